@@ -1,0 +1,307 @@
+//! Settings read once at start-up from flags, the environment and an optional `.env` file.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::Parser;
+use secrecy::{ExposeSecret, SecretString};
+use tracing_subscriber::EnvFilter;
+
+use crate::duration::{DurationError, parse_duration};
+
+/// Minimum HS256 key length in bytes: RFC 7518 section 3.2 requires a key of at least
+/// the hash output size, 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Longest token lifetime accepted, ten years, so that `exp` stays a plausible date.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+const SECRET_HELP: &str = "\
+Secret:
+  JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte. Required.
+              Read only from the environment or from .env in the working directory,
+              never from a flag, because flags are visible in `ps`.
+              Generate one with: openssl rand -base64 32
+
+A .env file in the working directory is read first if it exists. A variable that is
+already set in the environment wins over the same variable in .env.";
+
+/// Flags and their environment variables, as `--help` lists them.
+///
+/// Values are kept as text here and checked in [`Config::from_args`], so every invalid
+/// value gets a one-line error that names the variable.
+#[derive(Debug, Parser)]
+#[command(name = "token-service", version, about, after_help = SECRET_HELP)]
+struct Args {
+    /// IP address to listen on. `loopback` listens on both 127.0.0.1 and ::1; use
+    /// 0.0.0.0 or :: to serve every interface, as in a container.
+    #[arg(long, env = "HOST", default_value = "loopback", value_name = "ADDRESS")]
+    host: String,
+
+    /// TCP port to listen on.
+    #[arg(long, env = "PORT", default_value = "5000")]
+    port: String,
+
+    /// Token lifetime: whole seconds (3600) or a number with a unit s, m, h or d (1h).
+    #[arg(long, env = "JWT_EXPIRES_IN", default_value = "1h", value_name = "DURATION")]
+    expires_in: String,
+
+    /// Clock skew allowed when checking `exp` and `nbf`, in the same format as
+    /// JWT_EXPIRES_IN.
+    #[arg(long, env = "JWT_LEEWAY", default_value = "0", value_name = "DURATION")]
+    leeway: String,
+
+    /// Log filter in tracing-subscriber's EnvFilter syntax, such as `info` or
+    /// `token_service=debug`.
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info", value_name = "FILTER")]
+    log_filter: String,
+
+    /// Time a client has to send a request's headers before its connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "5s", value_name = "DURATION")]
+    header_read_timeout: String,
+
+    /// Time a request may take before it is answered with 408.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_name = "DURATION")]
+    request_timeout: String,
+
+    /// Time open requests get to finish after SIGINT or SIGTERM before the server exits.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION")]
+    shutdown_timeout: String,
+}
+
+/// Start-up error. Each message names the setting, the rule it broke and the fix, and
+/// never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "JWT_SECRET is not set. Set it to a random string of at least 32 bytes, for \
+         example `export JWT_SECRET=\"$(openssl rand -base64 32)\"`, or put it in .env."
+    )]
+    MissingSecret,
+    #[error("JWT_SECRET is empty. Set it to a random string of at least 32 bytes, for example the output of `openssl rand -base64 32`.")]
+    EmptySecret,
+    #[error("JWT_SECRET is not valid UTF-8. Use a printable string, for example the output of `openssl rand -base64 32`.")]
+    SecretNotUtf8,
+    #[error("JWT_SECRET starts or ends with whitespace, often a trailing newline. Remove it, because the key is used byte for byte and verifiers would need the same whitespace.")]
+    SecretWhitespace,
+    #[error("JWT_SECRET is {length} bytes long, but HS256 needs a key of at least 32 bytes (RFC 7518 section 3.2). Generate one with `openssl rand -base64 32`.")]
+    SecretTooShort { length: usize },
+    #[error("invalid .env file in the working directory: line {line} cannot be parsed. Fix that line or remove the file.")]
+    DotenvSyntax { line: usize },
+    #[error("failed to read .env in the working directory: {source}. Fix its permissions or remove it.")]
+    DotenvRead { source: std::io::Error },
+    #[error("invalid HOST {value:?}: expected `loopback`, `localhost` or an IP address such as 127.0.0.1, ::1, 0.0.0.0 or ::.")]
+    InvalidHost { value: String },
+    #[error("invalid PORT {value:?}: expected a whole number from 0 to 65535, such as 5000.")]
+    InvalidPort { value: String },
+    #[error("invalid {name} {value:?}: {reason}.")]
+    InvalidDuration {
+        name: &'static str,
+        value: String,
+        reason: DurationError,
+    },
+    #[error("invalid {name} {value:?}: the duration must be greater than zero, such as 1h.")]
+    ZeroDuration { name: &'static str, value: String },
+    #[error("invalid JWT_EXPIRES_IN {value:?}: the maximum token lifetime is 3650d (ten years).")]
+    LifetimeTooLong { value: String },
+    #[error("invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`.")]
+    InvalidLogFilter { value: String, reason: String },
+}
+
+/// Where the server listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenHost {
+    /// Both 127.0.0.1 and ::1, so that `localhost` works whichever address a client
+    /// resolves first.
+    Loopback,
+    /// One address, such as 0.0.0.0 or `::` for every interface.
+    Addr(IpAddr),
+}
+
+/// Time limits on each connection and on shutdown.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Validated settings of one server process.
+#[derive(Debug)]
+pub struct Config {
+    pub host: ListenHost,
+    pub port: u16,
+    /// HMAC key. `SecretString`'s `Debug` prints a placeholder, so logging a `Config`
+    /// cannot expose it.
+    pub secret: SecretString,
+    pub token_lifetime: Duration,
+    pub leeway: Duration,
+    pub log_filter: String,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Builds a configuration with every default and the given secret, for embedding
+    /// the service and for tests.
+    ///
+    /// # Errors
+    ///
+    /// Returns the same secret errors as [`Config::load`].
+    pub fn with_secret(secret: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: ListenHost::Loopback,
+            port: 5000,
+            secret: validate_secret(secret)?,
+            token_lifetime: Duration::from_secs(3600),
+            leeway: Duration::ZERO,
+            log_filter: "info".to_owned(),
+            limits: Limits::default(),
+        })
+    }
+
+    /// Reads `.env` from the working directory if it exists, then the flags and the
+    /// environment, and validates every setting. `--help` and `--version` print and exit.
+    ///
+    /// Call it before starting threads, because loading `.env` sets environment
+    /// variables of this process.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] for an unreadable `.env` and for the first setting that
+    /// is missing or invalid.
+    pub fn load() -> Result<Self, ConfigError> {
+        load_dotenv(Path::new(".env"))?;
+        let args = Args::parse();
+        let secret = read_secret_from_env()?;
+        Self::from_args(args, secret)
+    }
+
+    /// Bytes of the HMAC key, exactly as given.
+    pub fn secret_bytes(&self) -> &[u8] {
+        self.secret.expose_secret().as_bytes()
+    }
+
+    fn from_args(args: Args, secret: SecretString) -> Result<Self, ConfigError> {
+        let token_lifetime = parse_setting("JWT_EXPIRES_IN", &args.expires_in)?;
+        if token_lifetime.is_zero() {
+            return Err(zero_duration("JWT_EXPIRES_IN", &args.expires_in));
+        }
+        if token_lifetime > MAX_TOKEN_LIFETIME {
+            return Err(ConfigError::LifetimeTooLong {
+                value: args.expires_in,
+            });
+        }
+
+        let limits = Limits {
+            header_read_timeout: parse_positive("HEADER_READ_TIMEOUT", &args.header_read_timeout)?,
+            request_timeout: parse_positive("REQUEST_TIMEOUT", &args.request_timeout)?,
+            shutdown_timeout: parse_positive("SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
+        };
+
+        if let Err(error) = EnvFilter::try_new(&args.log_filter) {
+            return Err(ConfigError::InvalidLogFilter {
+                value: args.log_filter,
+                reason: error.to_string(),
+            });
+        }
+
+        Ok(Self {
+            host: parse_host(&args.host)?,
+            port: args.port.parse().map_err(|_| ConfigError::InvalidPort {
+                value: args.port.clone(),
+            })?,
+            secret,
+            token_lifetime,
+            leeway: parse_setting("JWT_LEEWAY", &args.leeway)?,
+            log_filter: args.log_filter,
+            limits,
+        })
+    }
+}
+
+/// Loads `path` into the environment without overriding variables that are already set.
+fn load_dotenv(path: &Path) -> Result<(), ConfigError> {
+    match dotenvy::from_path(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        // The parse error also carries the line's text, which may be the secret, so
+        // only the line number is kept.
+        Err(dotenvy::Error::LineParse(_, index)) => {
+            Err(ConfigError::DotenvSyntax { line: index + 1 })
+        }
+        Err(dotenvy::Error::Io(source)) => Err(ConfigError::DotenvRead { source }),
+        Err(dotenvy::Error::EnvVar(_)) => Err(ConfigError::SecretNotUtf8),
+        Err(other) => Err(ConfigError::DotenvRead {
+            source: std::io::Error::other(other.to_string()),
+        }),
+    }
+}
+
+fn read_secret_from_env() -> Result<SecretString, ConfigError> {
+    match std::env::var("JWT_SECRET") {
+        Ok(value) => validate_secret(&value),
+        Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingSecret),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
+    }
+}
+
+fn validate_secret(value: &str) -> Result<SecretString, ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::EmptySecret);
+    }
+    if value.trim() != value {
+        return Err(ConfigError::SecretWhitespace);
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::SecretTooShort {
+            length: value.len(),
+        });
+    }
+    Ok(SecretString::from(value))
+}
+
+fn parse_host(value: &str) -> Result<ListenHost, ConfigError> {
+    match value {
+        "loopback" | "localhost" => Ok(ListenHost::Loopback),
+        _ => value
+            .parse()
+            .map(ListenHost::Addr)
+            .map_err(|_| ConfigError::InvalidHost {
+                value: value.to_owned(),
+            }),
+    }
+}
+
+fn parse_setting(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    parse_duration(value).map_err(|reason| ConfigError::InvalidDuration {
+        name,
+        value: value.to_owned(),
+        reason,
+    })
+}
+
+fn parse_positive(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    let duration = parse_setting(name, value)?;
+    if duration.is_zero() {
+        return Err(zero_duration(name, value));
+    }
+    Ok(duration)
+}
+
+fn zero_duration(name: &'static str, value: &str) -> ConfigError {
+    ConfigError::ZeroDuration {
+        name,
+        value: value.to_owned(),
+    }
+}

@@ -1,0 +1,92 @@
+//! `token-service` issues HS256 JSON Web Tokens over HTTP.
+//!
+//! Components, in the order a request meets them:
+//!
+//! - [`server`]: listening sockets, hyper's HTTP/1 connections with a header-read
+//!   timeout and a head-size limit, and graceful shutdown on SIGINT or SIGTERM.
+//! - [`middleware`]: request ids, one log line per request, security headers, panic
+//!   recovery, the request timeout and the body limit.
+//! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
+//! - [`token`]: the demo claims and HS256 signing.
+//! - [`error`]: the JSON error body that every error response uses.
+//! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
+//! - [`telemetry`]: the tracing subscriber.
+
+pub mod config;
+pub mod duration;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod server;
+pub mod telemetry;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::config::Config;
+use crate::server::{BindError, ShutdownSignals};
+use crate::token::{TokenError, TokenIssuer};
+
+/// State shared by every request.
+pub struct AppState {
+    pub issuer: TokenIssuer,
+}
+
+impl AppState {
+    /// Builds the signing key once, so no request pays for it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`TokenError::Key`] if the key cannot be built from the secret.
+    pub fn new(config: &Config) -> Result<Self, TokenError> {
+        Ok(Self {
+            issuer: TokenIssuer::new(config.secret_bytes(), config.token_lifetime)?,
+        })
+    }
+}
+
+/// Builds the complete application: every route wrapped in the shared middleware.
+///
+/// # Errors
+///
+/// Returns [`TokenError::Key`] if the signing key cannot be built from the secret.
+pub fn app(config: &Config) -> Result<Router, TokenError> {
+    let state = Arc::new(AppState::new(config)?);
+    Ok(middleware::apply(
+        routes::router(state),
+        config.limits.request_timeout,
+    ))
+}
+
+/// Failure that stops the server before it serves.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error("failed to install the SIGINT and SIGTERM handlers: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Runs the service as the binary does: binds, serves, and returns after SIGINT or
+/// SIGTERM once open requests have finished.
+///
+/// # Errors
+///
+/// Returns a [`RunError`] if the key, the signal handlers or a socket cannot be set up.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let signals = ShutdownSignals::register().map_err(RunError::Signals)?;
+    let router = app(&config)?;
+    let listeners = server::bind(config.host, config.port).await?;
+
+    tracing::info!(
+        token_lifetime_secs = config.token_lifetime.as_secs(),
+        leeway_secs = config.leeway.as_secs(),
+        "starting token-service"
+    );
+    server::serve(listeners, router, config.limits, signals.recv()).await;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! Middleware that every route shares: request ids, request logs, security headers,
+//! panic recovery, the request timeout and the body limit.
+
+use std::any::Any;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
+
+use crate::error::status_error_response;
+
+/// Largest request body accepted. No route reads a body, so anything larger is rejected
+/// with 413 before it is buffered.
+pub const MAX_BODY_BYTES: usize = 4096;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps `router` in the shared middleware, outermost first: request id, request log,
+/// `nosniff`, JSON error bodies, panic recovery, timeout and body limit.
+pub fn apply(router: Router, request_timeout: Duration) -> Router {
+    let request_log = TraceLayer::new_for_http()
+        .make_span_with(make_request_span)
+        .on_request(())
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(LatencyUnit::Micros),
+        )
+        .on_failure(DefaultOnFailure::new().latency_unit(LatencyUnit::Micros));
+
+    // Applied first, so they sit closest to the handlers.
+    let inner = ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    let outer = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(request_log)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ));
+
+    // Each `Router::layer` call turns the response body back into `Body`, which
+    // `map_response` needs.
+    router
+        .layer(inner)
+        .layer(axum::middleware::map_response(json_error_body))
+        .layer(outer)
+}
+
+/// Opens the span of one request. It records the path without the query string and
+/// no headers but the request id, so a token sent by mistake in a URL or a header does
+/// not reach the logs.
+fn make_request_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
+}
+
+/// Gives the JSON error body to error responses that middleware produced as plain text
+/// or with no body: 408 from the timeout and 413 from the body limit.
+async fn json_error_body(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let replace = matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) || (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if !replace {
+        return response;
+    }
+
+    let mut replacement = status_error_response(status);
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replacement.headers_mut().append(name, value.clone());
+        }
+    }
+    replacement
+}
+
+/// Turns a panic in a handler into a 500 with the JSON error body, and logs it.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    tracing::error!(panic = message, "handler panicked; answered 500");
+    status_error_response(StatusCode::INTERNAL_SERVER_ERROR)
+}

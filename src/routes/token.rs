@@ -1,0 +1,43 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::token::unix_now;
+
+/// Body of `GET /token`, with the field names of an OAuth 2.0 token response
+/// (RFC 6749 section 5.1).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    pub token_type: String,
+    /// Token lifetime in seconds.
+    pub expires_in: u64,
+}
+
+/// Issues a demo token signed with HS256.
+///
+/// The response carries `Cache-Control: no-store` and `Pragma: no-cache`, because
+/// RFC 6749 section 5.1 asks this of every response that contains a token.
+pub async fn issue_token(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let token = state
+        .issuer
+        .issue(unix_now())
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    let body = TokenResponse {
+        token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.issuer.lifetime().as_secs(),
+    };
+
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

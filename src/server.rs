@@ -1,0 +1,221 @@
+//! Listening sockets, the connection loop and graceful shutdown.
+//!
+//! Connections are served by hyper's HTTP/1 builder directly, not `axum::serve`, because
+//! only the builder takes a timer, and without a timer the header-read timeout never
+//! fires.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Limits, ListenHost};
+
+/// Largest request head (request line and headers) accepted, in bytes. hyper answers a
+/// larger head with 431. It leaves room for a 16 KiB bearer token.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+/// Pause after an `accept` error, such as running out of file descriptors, so that the
+/// loop does not spin and flood the log.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Failure to open a listening socket, with the address and a hint for the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to listen on {addr}: {source}. {hint}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    #[source]
+    pub source: io::Error,
+    pub hint: &'static str,
+}
+
+/// Opens the listening sockets for `host` and `port`.
+///
+/// [`ListenHost::Loopback`] opens 127.0.0.1 and then ::1 on the same port, so `port` 0
+/// picks one free port for both. If the host has no IPv6, it listens on 127.0.0.1 alone
+/// and logs a warning.
+///
+/// # Errors
+///
+/// Returns a [`BindError`] for the first address that cannot be bound.
+pub async fn bind(host: ListenHost, port: u16) -> Result<Vec<TcpListener>, BindError> {
+    let first_ip = match host {
+        ListenHost::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ListenHost::Addr(ip) => ip,
+    };
+    let first = bind_one(SocketAddr::new(first_ip, port)).await?;
+    if host != ListenHost::Loopback {
+        return Ok(vec![first]);
+    }
+
+    let bound_port = first.local_addr().map_or(port, |addr| addr.port());
+    let ipv6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), bound_port);
+    match bind_one(ipv6).await {
+        Ok(second) => Ok(vec![first, second]),
+        Err(error) if ipv6_unavailable(&error.source) => {
+            tracing::warn!(addr = %ipv6, error = %error.source, "IPv6 loopback unavailable; listening on IPv4 only");
+            Ok(vec![first])
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn bind_one(addr: SocketAddr) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).await.map_err(|source| {
+        let hint = match source.kind() {
+            io::ErrorKind::AddrInUse => {
+                "Another process is using this port: stop it, or set PORT to a free port."
+            }
+            io::ErrorKind::PermissionDenied => {
+                "Ports below 1024 need extra privileges: set PORT to 1024 or above."
+            }
+            io::ErrorKind::AddrNotAvailable => {
+                "This address is not assigned to any interface of the host: check HOST."
+            }
+            _ => "Check HOST and PORT.",
+        };
+        BindError { addr, source, hint }
+    })
+}
+
+fn ipv6_unavailable(error: &io::Error) -> bool {
+    const EAFNOSUPPORT: i32 = 97;
+    error.kind() == io::ErrorKind::AddrNotAvailable || error.raw_os_error() == Some(EAFNOSUPPORT)
+}
+
+/// SIGINT and SIGTERM handlers, registered before the server starts so that a signal
+/// sent during start-up is not lost.
+pub struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    /// Registers the handlers. Needs a running Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of `tokio::signal::unix::signal` if a handler cannot be set.
+    pub fn register() -> io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the first SIGINT or SIGTERM and logs which one arrived.
+    pub async fn recv(mut self) {
+        let name = tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = name, "shutdown signal received; no longer accepting connections");
+    }
+}
+
+/// Serves `router` on every listener until `shutdown` completes, then stops accepting,
+/// lets open requests finish for up to `limits.shutdown_timeout` and returns.
+pub async fn serve(
+    listeners: Vec<TcpListener>,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    // Shared by the accept loops, and unwrapped again once they have ended.
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop_accepting, accepting) = watch::channel(());
+
+    let mut accept_loops = JoinSet::new();
+    for listener in listeners {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "listening");
+        }
+        accept_loops.spawn(accept_connections(
+            listener,
+            router.clone(),
+            limits,
+            Arc::clone(&graceful),
+            accepting.clone(),
+        ));
+    }
+    drop(accepting);
+
+    shutdown.await;
+    // Each loop ends when the sender is dropped and closes its listener, so new
+    // connections are refused from here on.
+    drop(stop_accepting);
+    while accept_loops.join_next().await.is_some() {}
+    let graceful = Arc::into_inner(graceful)
+        .expect("every accept loop has ended, so no other reference remains");
+
+    let open = graceful.count();
+    tracing::info!(open_connections = open, "waiting for open requests to finish");
+    match tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("all requests finished; server stopped"),
+        Err(_) => tracing::warn!(
+            timeout_secs = limits.shutdown_timeout.as_secs(),
+            "shutdown timed out with connections still open; closing them"
+        ),
+    }
+}
+
+async fn accept_connections(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    graceful: Arc<GracefulShutdown>,
+    mut accepting: watch::Receiver<()>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = accepting.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _peer)) => serve_connection(stream, router.clone(), limits, &graceful),
+            Err(error) => {
+                tracing::warn!(%error, "failed to accept a connection");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    limits: Limits,
+    graceful: &GracefulShutdown,
+) {
+    // Responses are written in one piece, so Nagle's algorithm would only add delay.
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "failed to set TCP_NODELAY");
+    }
+
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    let connection = graceful.watch(connection);
+
+    tokio::spawn(async move {
+        // Clients that disconnect early or send no headers in time end up here. It is
+        // routine on a public port, so it is logged at debug level only.
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "connection closed with an error");
+        }
+    });
+}
