@@ -44,7 +44,12 @@ struct Args {
     port: String,
 
     /// Token lifetime: whole seconds (3600) or a number with a unit s, m, h or d (1h).
-    #[arg(long, env = "JWT_EXPIRES_IN", default_value = "1h", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "JWT_EXPIRES_IN",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
     expires_in: String,
 
     /// Clock skew allowed when checking `exp` and `nbf`, in the same format as
@@ -54,19 +59,39 @@ struct Args {
 
     /// Log filter in tracing-subscriber's EnvFilter syntax, such as `info` or
     /// `token_service=debug`.
-    #[arg(long = "log", env = "RUST_LOG", default_value = "info", value_name = "FILTER")]
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        default_value = "info",
+        value_name = "FILTER"
+    )]
     log_filter: String,
 
     /// Time a client has to send a request's headers before its connection is closed.
-    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "5s", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
     header_read_timeout: String,
 
     /// Time a request may take before it is answered with 408.
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
     request_timeout: String,
 
     /// Time open requests get to finish after SIGINT or SIGTERM before the server exits.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "SHUTDOWN_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION"
+    )]
     shutdown_timeout: String,
 }
 
@@ -79,19 +104,33 @@ pub enum ConfigError {
          example `export JWT_SECRET=\"$(openssl rand -base64 32)\"`, or put it in .env."
     )]
     MissingSecret,
-    #[error("JWT_SECRET is empty. Set it to a random string of at least 32 bytes, for example the output of `openssl rand -base64 32`.")]
+    #[error(
+        "JWT_SECRET is empty. Set it to a random string of at least 32 bytes, for example the output of `openssl rand -base64 32`."
+    )]
     EmptySecret,
-    #[error("JWT_SECRET is not valid UTF-8. Use a printable string, for example the output of `openssl rand -base64 32`.")]
+    #[error(
+        "JWT_SECRET is not valid UTF-8. Use a printable string, for example the output of `openssl rand -base64 32`."
+    )]
     SecretNotUtf8,
-    #[error("JWT_SECRET starts or ends with whitespace, often a trailing newline. Remove it, because the key is used byte for byte and verifiers would need the same whitespace.")]
+    #[error(
+        "JWT_SECRET starts or ends with whitespace, often a trailing newline. Remove it, because the key is used byte for byte and verifiers would need the same whitespace."
+    )]
     SecretWhitespace,
-    #[error("JWT_SECRET is {length} bytes long, but HS256 needs a key of at least 32 bytes (RFC 7518 section 3.2). Generate one with `openssl rand -base64 32`.")]
+    #[error(
+        "JWT_SECRET is {length} bytes long, but HS256 needs a key of at least 32 bytes (RFC 7518 section 3.2). Generate one with `openssl rand -base64 32`."
+    )]
     SecretTooShort { length: usize },
-    #[error("invalid .env file in the working directory: line {line} cannot be parsed. Fix that line or remove the file.")]
+    #[error(
+        "invalid .env file in the working directory: line {line} cannot be parsed. Fix that line or remove the file."
+    )]
     DotenvSyntax { line: usize },
-    #[error("failed to read .env in the working directory: {source}. Fix its permissions or remove it.")]
+    #[error(
+        "failed to read .env in the working directory: {source}. Fix its permissions or remove it."
+    )]
     DotenvRead { source: std::io::Error },
-    #[error("invalid HOST {value:?}: expected `loopback`, `localhost` or an IP address such as 127.0.0.1, ::1, 0.0.0.0 or ::.")]
+    #[error(
+        "invalid HOST {value:?}: expected `loopback`, `localhost` or an IP address such as 127.0.0.1, ::1, 0.0.0.0 or ::."
+    )]
     InvalidHost { value: String },
     #[error("invalid PORT {value:?}: expected a whole number from 0 to 65535, such as 5000.")]
     InvalidPort { value: String },
@@ -105,7 +144,9 @@ pub enum ConfigError {
     ZeroDuration { name: &'static str, value: String },
     #[error("invalid JWT_EXPIRES_IN {value:?}: the maximum token lifetime is 3650d (ten years).")]
     LifetimeTooLong { value: String },
-    #[error("invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`.")]
+    #[error(
+        "invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`."
+    )]
     InvalidLogFilter { value: String, reason: String },
 }
 
@@ -235,17 +276,28 @@ fn load_dotenv(path: &Path) -> Result<(), ConfigError> {
     match dotenvy::from_path(path) {
         Ok(()) => Ok(()),
         Err(error) if error.not_found() => Ok(()),
-        // The parse error also carries the line's text, which may be the secret, so
-        // only the line number is kept.
-        Err(dotenvy::Error::LineParse(_, index)) => {
-            Err(ConfigError::DotenvSyntax { line: index + 1 })
-        }
+        // The parse error carries the line's text, which may contain the secret, so the
+        // message gives the line number only.
+        Err(dotenvy::Error::LineParse(text, _)) => Err(ConfigError::DotenvSyntax {
+            line: line_number_of(path, &text),
+        }),
         Err(dotenvy::Error::Io(source)) => Err(ConfigError::DotenvRead { source }),
         Err(dotenvy::Error::EnvVar(_)) => Err(ConfigError::SecretNotUtf8),
         Err(other) => Err(ConfigError::DotenvRead {
             source: std::io::Error::other(other.to_string()),
         }),
     }
+}
+
+/// Finds the 1-based line at which `text` starts in the file at `path`, or 0 if the file
+/// cannot be read again or does not contain it.
+fn line_number_of(path: &Path, text: &str) -> usize {
+    let Ok(content) = std::fs::read_to_string(path) else {
+        return 0;
+    };
+    content
+        .find(text)
+        .map_or(0, |start| content[..start].matches('\n').count() + 1)
 }
 
 fn read_secret_from_env() -> Result<SecretString, ConfigError> {

@@ -120,7 +120,10 @@ impl ShutdownSignals {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
         };
-        tracing::info!(signal = name, "shutdown signal received; no longer accepting connections");
+        tracing::info!(
+            signal = name,
+            "shutdown signal received; no longer accepting connections"
+        );
     }
 }
 
@@ -160,7 +163,10 @@ pub async fn serve(
         .expect("every accept loop has ended, so no other reference remains");
 
     let open = graceful.count();
-    tracing::info!(open_connections = open, "waiting for open requests to finish");
+    tracing::info!(
+        open_connections = open,
+        "waiting for open requests to finish"
+    );
     match tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await {
         Ok(()) => tracing::info!("all requests finished; server stopped"),
         Err(_) => tracing::warn!(
