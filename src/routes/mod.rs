@@ -17,7 +17,7 @@ pub use token::TokenResponse;
 /// Builds the router of every endpoint, without middleware.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/token", get(token::issue_token))
+        .route("/token", token::route())
         .route("/healthz", get(health::health))
         .fallback(not_found)
         // Must follow the routes: it applies to the routes registered before it.
