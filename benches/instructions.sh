@@ -2,7 +2,7 @@
 # Counts the CPU instructions of one request to /healthz and to /token in process,
 # through the router and every middleware, under valgrind's callgrind.
 #
-# An instruction count does not change with the load that other processes put on the
+# An instruction count barely changes with the load that other processes put on the
 # machine, so it compares builds and endpoints where timings are too noisy. It covers
 # the service's own user-space code only: hyper's HTTP parsing and the socket system
 # calls that benches/load.sh includes are left out.

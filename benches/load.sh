@@ -18,10 +18,11 @@
 #   BENCH_LOAD_CPU    CPU of wrk and of this script (default 1)
 #   BENCH_RUST_LOG    log filter of the server (default warn, see LOG_FILTER below)
 #
-# All traffic goes to 127.0.0.1, and every step runs under `timeout`. The script
-# installs nothing: it stops and names any missing tool. It exits 1 if any request
-# failed or got a status outside 200-299, because the figures of such a run are not
-# comparable.
+# All traffic goes to 127.0.0.1. Every step is bounded in time: each command that could
+# hang runs under `timeout`, and the start-up poll stops after START_TIMEOUT_SECS. The
+# script installs nothing: it stops and names any missing tool. It exits 2 when it cannot
+# measure, and 1 if any request failed or got a status outside 200-299, because the
+# figures of such a run are not comparable.
 
 set -euo pipefail
 # Fixes the decimal point of awk, sort and EPOCHREALTIME.
@@ -38,6 +39,7 @@ readonly LOAD_CPU="${BENCH_LOAD_CPU:-1}"
 # in the ratio. `warn` keeps the start-up lines and errors out of the hot path.
 readonly LOG_FILTER="${BENCH_RUST_LOG:-warn}"
 readonly CONNECTIONS=64
+# The ratios divide the second endpoint's figures by the first one's.
 readonly ENDPOINTS=(/healthz /token)
 
 readonly BUILD_TIMEOUT_SECS=1800
@@ -291,9 +293,11 @@ median_of() {
 
 # Prints token/healthz of column `$1` for every round.
 ratios_of() {
-    awk -v column="$1" '
+    awk -v column="$1" -v numerator="${ENDPOINTS[1]}" -v denominator="${ENDPOINTS[0]}" '
         { value[$1 " " $2] = $column; rounds[$1] = 1 }
-        END { for (r in rounds) printf "%.3f\n", value[r " /token"] / value[r " /healthz"] }
+        END {
+            for (r in rounds) printf "%.3f\n", value[r " " numerator] / value[r " " denominator]
+        }
     ' "$RESULTS"
 }
 
@@ -332,7 +336,8 @@ main() {
     readonly WORK_DIR
     readonly RESULTS="$WORK_DIR/results"
     trap cleanup EXIT
-    trap 'exit 130' INT TERM
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     : >"$RESULTS"
     # From here on, this shell and every tool it starts run on the load CPU, except the
     # server, which `taskset` moves to its own.
@@ -344,8 +349,8 @@ main() {
     echo "$HEADER"
     local round endpoints
     for ((round = 1; round <= ROUNDS; round++)); do
-        endpoints=(/healthz /token)
-        ((round % 2 == 1)) || endpoints=(/token /healthz)
+        endpoints=("${ENDPOINTS[@]}")
+        ((round % 2 == 1)) || endpoints=("${ENDPOINTS[1]}" "${ENDPOINTS[0]}")
         for endpoint in "${endpoints[@]}"; do
             measure "$round" "$endpoint"
             tail -n 1 "$RESULTS"

@@ -32,9 +32,9 @@ fn main() -> ExitCode {
         .expect("failed to build a Tokio runtime");
 
     for _ in 0..count {
-        let request = Request::get(path)
-            .body(Body::empty())
-            .expect("PATH is a valid URI");
+        let Ok(request) = Request::get(path).body(Body::empty()) else {
+            return usage_error(&format!("invalid PATH {path:?}"));
+        };
         let response = runtime
             .block_on(app.clone().oneshot(request))
             .expect("the router is infallible");
