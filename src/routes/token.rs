@@ -30,7 +30,8 @@ pub fn route() -> MethodRouter<Arc<AppState>> {
     })
 }
 
-/// Issues a demo token signed with HS256, issued at `iat`.
+/// Builds the response with the demo token issued at `iat`, taking the body from
+/// `cache` when it has that second's body.
 ///
 /// The response carries `Cache-Control: no-store` and `Pragma: no-cache`, because
 /// RFC 6749 section 5.1 requires them on every response that contains a token.
