@@ -11,9 +11,9 @@
 # Usage: benches/load.sh
 # Settings, all optional, as environment variables:
 #   BENCH_PORT        TCP port on 127.0.0.1 (default 5217)
-#   BENCH_ROUNDS      rounds of both endpoints (default 5)
+#   BENCH_ROUNDS      rounds of both endpoints (default 9)
 #   BENCH_DURATION    measured seconds per endpoint and round (default 5)
-#   BENCH_WARMUP      warm-up seconds before each measurement (default 2)
+#   BENCH_WARMUP      warm-up seconds before each measurement (default 1)
 #   BENCH_SERVER_CPU  CPU of the server (default 0)
 #   BENCH_LOAD_CPU    CPU of wrk and of this script (default 1)
 #   BENCH_RUST_LOG    log filter of the server (default warn, see LOG_FILTER below)
@@ -29,9 +29,9 @@ set -euo pipefail
 export LC_ALL=C
 
 readonly PORT="${BENCH_PORT:-5217}"
-readonly ROUNDS="${BENCH_ROUNDS:-5}"
+readonly ROUNDS="${BENCH_ROUNDS:-9}"
 readonly DURATION_SECS="${BENCH_DURATION:-5}"
-readonly WARMUP_SECS="${BENCH_WARMUP:-2}"
+readonly WARMUP_SECS="${BENCH_WARMUP:-1}"
 readonly SERVER_CPU="${BENCH_SERVER_CPU:-0}"
 readonly LOAD_CPU="${BENCH_LOAD_CPU:-1}"
 # At `info` the server writes one log line per request to stdout, the same for both
@@ -210,6 +210,12 @@ memory_mib() {
     awk -v field="$1:" '$1 == field { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status"
 }
 
+# Prints the steal time of the server's CPU in clock ticks: time in which the
+# hypervisor ran something else, which no process on this machine can see.
+steal_ticks() {
+    awk -v cpu="cpu$SERVER_CPU" '$1 == cpu { print $9 }' /proc/stat
+}
+
 # Prints user plus system CPU time of the server in clock ticks.
 cpu_ticks() {
     # The fields after the command name, which is in parentheses, start at field 3.
@@ -220,7 +226,8 @@ cpu_ticks() {
 # RESULTS.
 measure() {
     local round="$1" endpoint="$2" url="http://127.0.0.1:$PORT$2"
-    local rss_idle ticks_before ticks_after wrk_line wrk_cpu_secs rss_peak
+    local rss_idle ticks_before ticks_after steal_before steal_after wrk_line wrk_cpu_secs
+    local rss_peak
 
     check_port_free
     start_server "$endpoint"
@@ -231,6 +238,7 @@ measure() {
         fail "the warm-up of $endpoint failed or timed out."
 
     ticks_before="$(cpu_ticks)"
+    steal_before="$(steal_ticks)"
     local TIMEFORMAT='%U %S'
     {
         time taskset -c "$LOAD_CPU" timeout $((DURATION_SECS + 15)) \
@@ -241,6 +249,7 @@ measure() {
         fail "wrk on $endpoint failed or timed out."
     }
     ticks_after="$(cpu_ticks)"
+    steal_after="$(steal_ticks)"
     rss_peak="$(memory_mib VmHWM)"
     stop_server
 
@@ -253,27 +262,28 @@ measure() {
         -v round="$round" -v endpoint="$endpoint" -v rss_idle="$rss_idle" \
         -v rss_peak="$rss_peak" -v first_200="$first_200_ms" \
         -v ticks=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" \
-        -v wrk_cpu="$wrk_cpu_secs" '{
+        -v wrk_cpu="$wrk_cpu_secs" -v steal=$((steal_after - steal_before)) '{
             duration_s = $4 / 1e6
-            printf "%s %s %.0f %.2f %.2f %d %d %s %s %s %.0f %.0f %.1f\n",
+            printf "%s %s %.0f %.2f %.2f %d %d %s %s %s %.0f %.0f %.0f %.1f\n",
                 round, endpoint, $2 / duration_s, $6 / 1000, $8 / 1000, $10, $12,
                 rss_idle, rss_peak, first_200,
                 100 * ticks / hz / duration_s, 100 * wrk_cpu / duration_s,
-                1e6 * ticks / hz / $2
+                100 * steal / hz / duration_s, 1e6 * ticks / hz / $2
         }' >>"$RESULTS"
 }
 
 # server_cpu% and wrk_cpu% are the shares of their CPUs that the server and wrk used
 # while measured. With wrk well below 100%, a server below 100% lost time to other
-# processes on its CPU. server_us/req is the server's CPU time per request, which such
+# processes on its CPU. steal% is the share of the server's CPU that the hypervisor gave
+# to other machines. server_us/req is the server's CPU time per request, which such
 # losses change much less than req/s.
-readonly HEADER="round endpoint req/s p50_ms p99_ms sock_err non_2xx rss_idle_MiB rss_peak_MiB first_200_ms server_cpu% wrk_cpu% server_us/req"
+readonly HEADER="round endpoint req/s p50_ms p99_ms sock_err non_2xx rss_idle_MiB rss_peak_MiB first_200_ms server_cpu% wrk_cpu% steal% server_us/req"
 
 # Aligns rows of the HEADER columns that arrive on stdin, under the header.
 print_table() {
     { echo "$HEADER"; cat; } | awk '{
-        printf "%-6s %-9s %7s %7s %7s %8s %7s %12s %12s %12s %11s %8s %13s\n",
-            $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+        printf "%-6s %-9s %7s %7s %7s %8s %7s %12s %12s %12s %11s %8s %6s %13s\n",
+            $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
     }'
 }
 
@@ -286,7 +296,7 @@ median() {
 # Prints the median over the rounds of column `$2` (1-based, as in HEADER) of `$1`,
 # with as many decimals as the rows have.
 median_of() {
-    local decimals=(- - 0 2 2 0 0 1 1 1 0 0 1)
+    local decimals=(- - 0 2 2 0 0 1 1 1 0 0 0 1)
     awk -v endpoint="$1" -v column="$2" '$2 == endpoint { print $column }' "$RESULTS" |
         median | awk -v decimals="${decimals[$2 - 1]}" '{ printf "%.*f\n", decimals, $1 }'
 }
@@ -307,7 +317,7 @@ print_summary() {
     local endpoint column line
     for endpoint in "${ENDPOINTS[@]}"; do
         line="median $endpoint"
-        for column in 3 4 5 6 7 8 9 10 11 12 13; do
+        for column in 3 4 5 6 7 8 9 10 11 12 13 14; do
             line="$line $(median_of "$endpoint" "$column")"
         done
         echo "$line"
@@ -316,7 +326,7 @@ print_summary() {
     local rps_ratio p99_ratio cpu_ratio
     rps_ratio="$(ratios_of 3 | median)"
     p99_ratio="$(ratios_of 5 | median)"
-    cpu_ratio="$(ratios_of 13 | median)"
+    cpu_ratio="$(ratios_of 14 | median)"
     echo
     echo "token/healthz, median of the per-round ratios:"
     awk -v rps="$rps_ratio" -v p99="$p99_ratio" -v cpu="$cpu_ratio" 'BEGIN {
