@@ -7,11 +7,14 @@
 //! - [`middleware`]: request ids, one log line per request, security headers, panic
 //!   recovery, the request timeout and the body limit.
 //! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
+//! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
+//! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
 //! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
 //! - [`telemetry`]: the tracing subscriber.
 
+pub mod bearer;
 pub mod config;
 pub mod duration;
 pub mod error;
@@ -20,6 +23,7 @@ pub mod routes;
 pub mod server;
 pub mod telemetry;
 pub mod token;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -28,14 +32,16 @@ use axum::Router;
 use crate::config::Config;
 use crate::server::{BindError, ShutdownSignals};
 use crate::token::{TokenError, TokenIssuer};
+use crate::verify::TokenVerifier;
 
 /// State shared by every request.
 pub struct AppState {
     pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
 }
 
 impl AppState {
-    /// Builds the signing key once, so no request pays for it.
+    /// Builds the signing and verification keys once, so no request pays for them.
     ///
     /// # Errors
     ///
@@ -43,6 +49,7 @@ impl AppState {
     pub fn new(config: &Config) -> Result<Self, TokenError> {
         Ok(Self {
             issuer: TokenIssuer::new(config.secret_bytes(), config.token_lifetime)?,
+            verifier: TokenVerifier::new(config.secret_bytes(), config.leeway)?,
         })
     }
 }

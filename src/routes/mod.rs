@@ -1,6 +1,7 @@
 //! HTTP routes, one file per route group, and the responses for unknown routes.
 
 mod health;
+mod protected;
 mod token;
 
 use std::sync::Arc;
@@ -12,12 +13,14 @@ use axum::routing::get;
 use crate::AppState;
 use crate::error::ApiError;
 
+pub use protected::ClaimsResponse;
 pub use token::TokenResponse;
 
 /// Builds the router of every endpoint, without middleware.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/token", get(token::issue_token))
+        .route("/protected", get(protected::show_claims))
         .route("/healthz", get(health::health))
         .fallback(not_found)
         // Must follow the routes: it applies to the routes registered before it.

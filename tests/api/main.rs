@@ -3,6 +3,7 @@
 
 mod helpers;
 mod jwt;
+mod protected;
 mod routing;
 mod shutdown;
 mod startup;

@@ -262,15 +262,37 @@ fn startup_logs_address_and_lifetime() {
 #[tokio::test]
 async fn output_never_contains_secret_or_token() {
     let server = RunningBinary::start(&[("RUST_LOG", "trace")]);
-    let body: serde_json::Value = reqwest::get(format!("{}/token", server.base_url()))
+    let base_url = server.base_url();
+    let client = reqwest::Client::new();
+    let body: serde_json::Value = client
+        .get(format!("{base_url}/token"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     let token = body["token"].as_str().unwrap().to_owned();
-    let (_, _, signature) = crate::jwt::segments(&token);
-    let signature = signature.to_owned();
+    let (header, payload, signature) = crate::jwt::segments(&token);
+    let tampered = format!("{header}.{payload}.{}", signature.replace('A', "B"));
+    let authorization_values = [
+        format!("Bearer {token}"),
+        format!("Bearer {tampered}"),
+        format!("Bearer {token} extra"),
+        "Basic dXNlcjpwYXNzd29yZC1zZWNyZXQ=".to_owned(),
+    ];
+    for value in &authorization_values {
+        let response = client
+            .get(format!("{base_url}/protected"))
+            .header("authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            response.status(),
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 
     server.send_signal("TERM");
     let (status, stdout, stderr) = server.wait(Duration::from_secs(5));
@@ -282,12 +304,24 @@ async fn output_never_contains_secret_or_token() {
         "the request was not logged: {output}"
     );
     assert!(
+        output.contains("/protected"),
+        "the request was not logged: {output}"
+    );
+    assert!(
         !output.contains(TEST_SECRET),
         "the output contains the secret"
     );
     assert!(!output.contains(&token), "the output contains the token");
     assert!(
-        !output.contains(&signature),
+        !output.contains(signature),
         "the output contains the signature"
+    );
+    assert!(
+        !output.contains(&tampered),
+        "the output contains the tampered token"
+    );
+    assert!(
+        !output.contains("dXNlcjpwYXNz"),
+        "the output contains the Basic value"
     );
 }
