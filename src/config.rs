@@ -1,7 +1,8 @@
 //! Settings read once at start-up from flags, the environment and an optional `.env` file.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -9,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::EnvFilter;
 
 use crate::duration::{DurationError, parse_duration};
+use crate::secret::{SecretFileError, SecretFileProblem, read_secret_file};
 
 /// Minimum HS256 key length in bytes: RFC 7518 section 3.2 requires a key of at least
 /// the hash output size, 256 bits.
@@ -18,8 +20,8 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
 const SECRET_HELP: &str = "\
-Secret:
-  JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte. Required.
+Secret, required from JWT_SECRET or JWT_SECRET_FILE (--secret-file), not both:
+  JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte.
               Read only from the environment or from .env in the working directory,
               never from a flag, because flags are visible in `ps`.
               Generate one with: openssl rand -base64 32
@@ -32,7 +34,13 @@ already set in the environment wins over the same variable in .env.";
 /// Values are kept as text here and checked in [`Config::from_args`], so every invalid
 /// value gets a one-line error that names the variable.
 #[derive(Debug, Parser)]
-#[command(name = "token-service", version, about, after_help = SECRET_HELP)]
+#[command(
+    name = "token-service",
+    version,
+    about = "Issues HS256 JSON Web Tokens at GET /token and verifies them at GET /protected.",
+    long_about = None,
+    after_help = SECRET_HELP
+)]
 struct Args {
     /// IP address to listen on. `loopback` listens on both 127.0.0.1 and ::1; use
     /// 0.0.0.0 or :: to serve every interface, as in a container.
@@ -42,6 +50,12 @@ struct Args {
     /// TCP port to listen on.
     #[arg(long, env = "PORT", default_value = "5000")]
     port: String,
+
+    /// File that contains the HMAC key, such as /run/secrets/jwt, where Docker and
+    /// Kubernetes mount secrets. One trailing newline (\n or \r\n) is removed, and the
+    /// rest must follow the rules of JWT_SECRET. Unset by default, so JWT_SECRET is used.
+    #[arg(long, env = "JWT_SECRET_FILE", value_name = "PATH")]
+    secret_file: Option<OsString>,
 
     /// Token lifetime: whole seconds (3600) or a number with a unit s, m, h or d (1h).
     #[arg(
@@ -120,6 +134,28 @@ pub enum ConfigError {
         "JWT_SECRET is {length} bytes long, but HS256 needs a key of at least 32 bytes (RFC 7518 section 3.2). Generate one with `openssl rand -base64 32`."
     )]
     SecretTooShort { length: usize },
+    #[error(
+        "JWT_SECRET and JWT_SECRET_FILE ({}) are both set. Unset one of them. An empty JWT_SECRET, such as the line of a copied .env.example, counts as set.",
+        path.display()
+    )]
+    SecretSetTwice { path: PathBuf },
+    #[error(
+        "JWT_SECRET_FILE is empty. Set it to the path of the file that contains the key, such as /run/secrets/jwt, or unset it."
+    )]
+    EmptySecretFilePath,
+    #[error(
+        "failed to read JWT_SECRET_FILE {}: {source}. Check the path and that the service's user may read the file.",
+        path.display()
+    )]
+    SecretFileRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid JWT_SECRET_FILE {}: {problem}", path.display())]
+    InvalidSecretFile {
+        path: PathBuf,
+        problem: SecretFileProblem,
+    },
     #[error(
         "invalid .env file in the working directory: line {line} cannot be parsed. Fix that line or remove the file."
     )]
@@ -212,19 +248,24 @@ impl Config {
     }
 
     /// Reads `.env` from the working directory if it exists, then the flags and the
-    /// environment, and validates every setting. `--help` and `--version` print and exit.
+    /// environment, reads the secret from JWT_SECRET or JWT_SECRET_FILE, and validates
+    /// every setting. `--help` and `--version` print and exit.
     ///
     /// Call it before starting threads, because loading `.env` sets environment
     /// variables of this process.
     ///
     /// # Errors
     ///
-    /// Returns a [`ConfigError`] for an unreadable `.env` and for the first setting that
-    /// is missing or invalid.
+    /// Returns a [`ConfigError`] for an unreadable `.env` or secret file, for both
+    /// JWT_SECRET and JWT_SECRET_FILE set, and for the first setting that is missing or
+    /// invalid.
     pub fn load() -> Result<Self, ConfigError> {
         load_dotenv(Path::new(".env"))?;
         let args = Args::parse();
-        let secret = read_secret_from_env()?;
+        let secret = match &args.secret_file {
+            Some(path) => read_secret_from_file(path)?,
+            None => read_secret_from_env()?,
+        };
         Self::from_args(args, secret)
     }
 
@@ -305,6 +346,26 @@ fn read_secret_from_env() -> Result<SecretString, ConfigError> {
         Ok(value) => validate_secret(&value),
         Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingSecret),
         Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
+    }
+}
+
+/// Reads the key from the JWT_SECRET_FILE at `path`. Error messages show the path,
+/// which is not secret, and never the content.
+fn read_secret_from_file(path: &OsString) -> Result<SecretString, ConfigError> {
+    if path.is_empty() {
+        return Err(ConfigError::EmptySecretFilePath);
+    }
+    let path = PathBuf::from(path);
+    if std::env::var_os("JWT_SECRET").is_some() {
+        return Err(ConfigError::SecretSetTwice { path });
+    }
+
+    match read_secret_file(&path, MIN_SECRET_BYTES) {
+        Ok(key) => Ok(SecretString::from(key)),
+        Err(SecretFileError::Read(source)) => Err(ConfigError::SecretFileRead { path, source }),
+        Err(SecretFileError::Invalid(problem)) => {
+            Err(ConfigError::InvalidSecretFile { path, problem })
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
 //! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
+//! - [`secret`]: reading the HMAC key from `JWT_SECRET_FILE`.
 //! - [`telemetry`]: the tracing subscriber.
 
 pub mod bearer;
@@ -20,6 +21,7 @@ pub mod duration;
 pub mod error;
 pub mod middleware;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod telemetry;
 pub mod token;

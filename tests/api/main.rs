@@ -5,6 +5,7 @@ mod helpers;
 mod jwt;
 mod protected;
 mod routing;
+mod settings;
 mod shutdown;
 mod startup;
 mod token;
