@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::duration::{DurationError, parse_duration};
 use crate::secret::{SecretFileError, SecretFileProblem, read_secret_file};
+use crate::telemetry::LogFormat;
 
 /// Minimum HS256 key length in bytes: RFC 7518 section 3.2 requires a key of at least
 /// the hash output size, 256 bits.
@@ -80,6 +81,16 @@ struct Args {
         value_name = "FILTER"
     )]
     log_filter: String,
+
+    /// Log line format: `text` for people, or `json` for one JSON object per line, as log
+    /// shippers read it.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    log_format: String,
 
     /// Time a client has to send a request's headers before its connection is closed.
     #[arg(
@@ -184,6 +195,8 @@ pub enum ConfigError {
         "invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`."
     )]
     InvalidLogFilter { value: String, reason: String },
+    #[error("invalid LOG_FORMAT {value:?}: expected `text` or `json`.")]
+    InvalidLogFormat { value: String },
 }
 
 /// Where the server listens.
@@ -225,6 +238,7 @@ pub struct Config {
     pub token_lifetime: Duration,
     pub leeway: Duration,
     pub log_filter: String,
+    pub log_format: LogFormat,
     pub limits: Limits,
 }
 
@@ -243,6 +257,7 @@ impl Config {
             token_lifetime: Duration::from_secs(3600),
             leeway: Duration::ZERO,
             log_filter: "info".to_owned(),
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         })
     }
@@ -297,6 +312,12 @@ impl Config {
                 reason: error.to_string(),
             });
         }
+        let log_format = args
+            .log_format
+            .parse()
+            .map_err(|()| ConfigError::InvalidLogFormat {
+                value: args.log_format.clone(),
+            })?;
 
         Ok(Self {
             host: parse_host(&args.host)?,
@@ -307,6 +328,7 @@ impl Config {
             token_lifetime,
             leeway: parse_setting("JWT_LEEWAY", &args.leeway)?,
             log_filter: args.log_filter,
+            log_format,
             limits,
         })
     }

@@ -231,3 +231,65 @@ fn secret_and_secret_file_conflict() {
         assert!(!stderr.contains(TEST_SECRET), "stderr shows JWT_SECRET");
     }
 }
+
+#[tokio::test]
+async fn json_logs_one_object_per_line() {
+    let server = RunningBinary::start(&[("LOG_FORMAT", "json")]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/token?debug=1", server.base_url()))
+        .header("x-request-id", "json-log-test")
+        .send()
+        .await
+        .expect("GET /token failed");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+
+    server.send_signal("TERM");
+    let (status, stdout, stderr) = server.wait(Duration::from_secs(5));
+
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(stderr, "", "stderr is not empty");
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|error| {
+                panic!("log line is not JSON ({error}): {line}");
+            })
+        })
+        .collect();
+    for event in &events {
+        assert!(event.is_object(), "log line is not an object: {event}");
+        assert!(event["timestamp"].is_string(), "no timestamp: {event}");
+        assert!(event["level"].is_string(), "no level: {event}");
+        assert!(
+            event["fields"]["message"].is_string(),
+            "no message: {event}"
+        );
+    }
+
+    let request_line = events
+        .iter()
+        .find(|event| event["fields"]["message"] == "finished processing request")
+        .unwrap_or_else(|| panic!("no request log line in: {stdout}"));
+    assert_eq!(request_line["fields"]["status"], 200, "{request_line}");
+    assert!(
+        request_line["fields"]["latency"].is_string(),
+        "{request_line}"
+    );
+    assert_eq!(request_line["span"]["method"], "GET", "{request_line}");
+    assert_eq!(request_line["span"]["path"], "/token", "{request_line}");
+    assert_eq!(
+        request_line["span"]["request_id"], "json-log-test",
+        "{request_line}"
+    );
+}
+
+#[test]
+fn log_format_rejects_unknown_value() {
+    for value in ["JSON", "logfmt", ""] {
+        let stderr = start_up_error(&[("JWT_SECRET", TEST_SECRET), ("LOG_FORMAT", value)]);
+
+        assert!(stderr.contains("LOG_FORMAT"), "{value:?}: stderr: {stderr}");
+        assert!(stderr.contains("`json`"), "{value:?}: stderr: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{value:?}: stderr: {stderr}");
+    }
+}
