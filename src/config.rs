@@ -9,6 +9,7 @@ use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::EnvFilter;
 
+use crate::cors::{AllowedOrigins, CorsOriginError, parse_allowed_origins};
 use crate::duration::{DurationError, parse_duration};
 use crate::secret::{SecretFileError, SecretFileProblem, read_secret_file};
 use crate::telemetry::LogFormat;
@@ -118,6 +119,13 @@ struct Args {
         value_name = "DURATION"
     )]
     shutdown_timeout: String,
+
+    /// Origins whose browser scripts may call the API, separated by commas, each as
+    /// scheme://host[:port] (https://app.example.com,http://localhost:3000), or `*` for
+    /// any origin. Browsers cache preflight answers for 600 seconds. Unset or empty by
+    /// default, so the service sends no CORS headers and browsers block cross-origin calls.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "ORIGINS")]
+    cors_allowed_origins: Option<String>,
 }
 
 /// Start-up error. Each message names the setting, the rule it broke and the fix, and
@@ -197,6 +205,8 @@ pub enum ConfigError {
     InvalidLogFilter { value: String, reason: String },
     #[error("invalid LOG_FORMAT {value:?}: expected `text` or `json`.")]
     InvalidLogFormat { value: String },
+    #[error(transparent)]
+    InvalidCorsOrigins(#[from] CorsOriginError),
 }
 
 /// Where the server listens.
@@ -240,6 +250,8 @@ pub struct Config {
     pub log_filter: String,
     pub log_format: LogFormat,
     pub limits: Limits,
+    /// Origins that get CORS headers. `None` turns CORS off.
+    pub cors_allowed_origins: Option<AllowedOrigins>,
 }
 
 impl Config {
@@ -259,6 +271,7 @@ impl Config {
             log_filter: "info".to_owned(),
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            cors_allowed_origins: None,
         })
     }
 
@@ -312,6 +325,8 @@ impl Config {
                 reason: error.to_string(),
             });
         }
+        let cors_allowed_origins =
+            parse_allowed_origins(args.cors_allowed_origins.as_deref().unwrap_or(""))?;
         let log_format = args
             .log_format
             .parse()
@@ -330,6 +345,7 @@ impl Config {
             log_filter: args.log_filter,
             log_format,
             limits,
+            cors_allowed_origins,
         })
     }
 }

@@ -6,6 +6,8 @@
 //!   timeout and a head-size limit, and graceful shutdown on SIGINT or SIGTERM.
 //! - [`middleware`]: request ids, one log line per request, security headers, panic
 //!   recovery, the request timeout and the body limit.
+//! - [`cors`]: CORS headers and preflight responses for the origins in
+//!   CORS_ALLOWED_ORIGINS.
 //! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
 //! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
@@ -17,6 +19,7 @@
 
 pub mod bearer;
 pub mod config;
+pub mod cors;
 pub mod duration;
 pub mod error;
 pub mod middleware;
@@ -63,9 +66,11 @@ impl AppState {
 /// Returns [`TokenError::Key`] if the signing key cannot be built from the secret.
 pub fn app(config: &Config) -> Result<Router, TokenError> {
     let state = Arc::new(AppState::new(config)?);
+    let cors = config.cors_allowed_origins.as_ref().map(cors::cors_layer);
     Ok(middleware::apply(
         routes::router(state),
         config.limits.request_timeout,
+        cors,
     ))
 }
 

@@ -293,3 +293,43 @@ fn log_format_rejects_unknown_value() {
         assert_eq!(stderr.lines().count(), 1, "{value:?}: stderr: {stderr}");
     }
 }
+
+#[test]
+fn cors_origins_reject_each_bad_entry() {
+    let cases = [
+        ("https://app.example.com/", "https://app.example.com/"),
+        ("localhost:3000", "localhost:3000"),
+        ("https://a.example,*", "*"),
+        ("https://a.example,,https://b.example", "empty entry"),
+        ("https://App.example.com", "lower case"),
+        ("https://a.example:443", "default port"),
+        ("null", "null"),
+    ];
+    for (value, expected) in cases {
+        let stderr =
+            start_up_error(&[("JWT_SECRET", TEST_SECRET), ("CORS_ALLOWED_ORIGINS", value)]);
+
+        assert!(
+            stderr.contains("CORS_ALLOWED_ORIGINS"),
+            "{value:?}: stderr: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{value:?}: stderr: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{value:?}: stderr: {stderr}");
+    }
+}
+
+#[test]
+fn cors_origins_are_checked_before_binding() {
+    let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = occupied.local_addr().unwrap().port().to_string();
+
+    let stderr = start_up_error(&[
+        ("JWT_SECRET", TEST_SECRET),
+        ("HOST", "127.0.0.1"),
+        ("PORT", &port),
+        ("CORS_ALLOWED_ORIGINS", "https://a.example/"),
+    ]);
+
+    assert!(stderr.contains("CORS_ALLOWED_ORIGINS"), "stderr: {stderr}");
+    assert!(!stderr.contains("failed to listen"), "stderr: {stderr}");
+}
