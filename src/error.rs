@@ -13,9 +13,10 @@ use crate::verify::VerifyError;
 pub const REALM: &str = "token-service";
 
 /// JSON body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code, such as `not_found`.
+    #[schema(value_type = String, example = "invalid_token")]
     pub error: &'static str,
     /// Human-readable explanation. It never repeats a token or a header value.
     pub message: String,

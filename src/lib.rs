@@ -9,6 +9,8 @@
 //! - [`cors`]: CORS headers and preflight responses for the origins in
 //!   CORS_ALLOWED_ORIGINS.
 //! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
+//! - [`openapi`]: the OpenAPI 3.1 document at `GET /openapi.json`, generated from the
+//!   routes and the response types.
 //! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
 //! - [`verify`]: HS256 verification of bearer tokens.
@@ -23,6 +25,7 @@ pub mod cors;
 pub mod duration;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod secret;
 pub mod server;

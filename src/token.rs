@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Claims of every token that `GET /token` issues, in this order, with the payload names
 /// of the Express tutorial that the service mirrors. `subject` is a custom claim, not the
 /// registered `sub`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub subject: String,

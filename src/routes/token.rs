@@ -12,7 +12,7 @@ use crate::token::unix_now;
 
 /// Body of `GET /token`, with the field names of an OAuth 2.0 token response
 /// (RFC 6749 section 5.1).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub token: String,
     pub token_type: String,
@@ -24,6 +24,19 @@ pub struct TokenResponse {
 ///
 /// The response carries `Cache-Control: no-store` and `Pragma: no-cache`, because
 /// RFC 6749 section 5.1 asks this of every response that contains a token.
+#[utoipa::path(
+    get,
+    path = "/token",
+    tag = "tokens",
+    summary = "Issue a token",
+    responses(
+        (status = 200, description = "A new demo token", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "`no-store`"),
+            ("Pragma" = String, description = "`no-cache`"),
+        )),
+        (status = 500, description = "Signing failed", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn issue_token(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let token = state
         .issuer

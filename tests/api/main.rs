@@ -4,6 +4,7 @@
 mod cors;
 mod helpers;
 mod jwt;
+mod openapi;
 mod protected;
 mod routing;
 mod settings;
