@@ -21,6 +21,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest token lifetime accepted, ten years, so that `exp` stays a plausible date.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
+const ABOUT: &str =
+    "Issues HS256 JSON Web Tokens at GET /token and verifies them at GET /protected.";
+
 const SECRET_HELP: &str = "\
 Secret, required from JWT_SECRET or JWT_SECRET_FILE (--secret-file), not both:
   JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte.
@@ -39,8 +42,10 @@ already set in the environment wins over the same variable in .env.";
 #[command(
     name = "token-service",
     version,
-    about = "Issues HS256 JSON Web Tokens at GET /token and verifies them at GET /protected.",
-    long_about = None,
+    about = ABOUT,
+    // The same text again, so that `--help` keeps clap's long layout with each option's
+    // text on its own lines, and does not show the doc comment below.
+    long_about = ABOUT,
     after_help = SECRET_HELP
 )]
 struct Args {
@@ -122,7 +127,7 @@ struct Args {
 
     /// Origins whose browser scripts may call the API, separated by commas, each as
     /// scheme://host[:port] (https://app.example.com,http://localhost:3000), or `*` for
-    /// any origin. Browsers cache preflight answers for 600 seconds. Unset or empty by
+    /// any origin. Browsers cache preflight responses for 600 seconds. Unset or empty by
     /// default, so the service sends no CORS headers and browsers block cross-origin calls.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "ORIGINS")]
     cors_allowed_origins: Option<String>,

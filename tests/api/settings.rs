@@ -333,3 +333,58 @@ fn cors_origins_are_checked_before_binding() {
     assert!(stderr.contains("CORS_ALLOWED_ORIGINS"), "stderr: {stderr}");
     assert!(!stderr.contains("failed to listen"), "stderr: {stderr}");
 }
+
+#[test]
+fn version_prints_name_and_version() {
+    for flag in ["--version", "-V"] {
+        let output = run_binary(&[], &[flag]);
+
+        assert!(output.status.success(), "{flag}: {}", output.status);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let expected = format!("token-service {}\n", env!("CARGO_PKG_VERSION"));
+        assert_eq!(stdout, expected, "{flag}");
+    }
+}
+
+#[test]
+fn help_covers_each_new_setting() {
+    let output = run_binary(&[], &["--help"]);
+
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    let cases = [
+        (
+            "--secret-file",
+            "[env: JWT_SECRET_FILE=]",
+            "Unset by default",
+        ),
+        ("--log-format", "[env: LOG_FORMAT=]", "[default: text]"),
+        (
+            "--cors-allowed-origins",
+            "[env: CORS_ALLOWED_ORIGINS=]",
+            "Unset or empty by default",
+        ),
+    ];
+    for (flag, variable, default) in cases {
+        let entry = help_entry(&help, flag);
+
+        assert!(entry.contains(variable), "{flag}: {entry}");
+        assert!(entry.contains(default), "{flag}: {entry}");
+    }
+    assert!(help_entry(&help, "--cors-allowed-origins").contains("600 seconds"));
+    assert!(help_entry(&help, "--secret-file").contains("\\n or \\r\\n"));
+    assert!(help.contains("JWT_SECRET or JWT_SECRET_FILE"), "{help}");
+}
+
+/// Returns the lines of `--help` output that describe `flag`, up to the next option.
+fn help_entry<'a>(help: &'a str, flag: &str) -> &'a str {
+    let start = help
+        .find(&format!("      {flag} "))
+        .unwrap_or_else(|| panic!("--help does not list {flag}:\n{help}"));
+    let rest = &help[start..];
+    let end = rest[1..]
+        .find("\n      --")
+        .or_else(|| rest[1..].find("\n  -"))
+        .map_or(rest.len(), |offset| offset + 1);
+    &rest[..end]
+}
