@@ -11,7 +11,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cors::{AllowedOrigins, CorsOriginError, parse_allowed_origins};
 use crate::duration::{DurationError, parse_duration};
-use crate::secret::{SecretFileError, SecretFileProblem, read_secret_file};
+use crate::secret::{
+    SecretFileProblem, read_secret_from_env, read_secret_from_file, validate_secret,
+};
 use crate::telemetry::LogFormat;
 
 /// Minimum HS256 key length in bytes: RFC 7518 section 3.2 requires a key of at least
@@ -382,49 +384,6 @@ fn line_number_of(path: &Path, text: &str) -> usize {
     content
         .find(text)
         .map_or(0, |start| content[..start].matches('\n').count() + 1)
-}
-
-fn read_secret_from_env() -> Result<SecretString, ConfigError> {
-    match std::env::var("JWT_SECRET") {
-        Ok(value) => validate_secret(&value),
-        Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingSecret),
-        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
-    }
-}
-
-/// Reads the key from the JWT_SECRET_FILE at `path`. Error messages show the path,
-/// which is not secret, and never the content.
-fn read_secret_from_file(path: &OsString) -> Result<SecretString, ConfigError> {
-    if path.is_empty() {
-        return Err(ConfigError::EmptySecretFilePath);
-    }
-    let path = PathBuf::from(path);
-    if std::env::var_os("JWT_SECRET").is_some() {
-        return Err(ConfigError::SecretSetTwice { path });
-    }
-
-    match read_secret_file(&path, MIN_SECRET_BYTES) {
-        Ok(key) => Ok(SecretString::from(key)),
-        Err(SecretFileError::Read(source)) => Err(ConfigError::SecretFileRead { path, source }),
-        Err(SecretFileError::Invalid(problem)) => {
-            Err(ConfigError::InvalidSecretFile { path, problem })
-        }
-    }
-}
-
-fn validate_secret(value: &str) -> Result<SecretString, ConfigError> {
-    if value.is_empty() {
-        return Err(ConfigError::EmptySecret);
-    }
-    if value.trim() != value {
-        return Err(ConfigError::SecretWhitespace);
-    }
-    if value.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError::SecretTooShort {
-            length: value.len(),
-        });
-    }
-    Ok(SecretString::from(value))
 }
 
 fn parse_host(value: &str) -> Result<ListenHost, ConfigError> {

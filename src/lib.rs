@@ -16,7 +16,7 @@
 //! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
 //! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
-//! - [`secret`]: reading the HMAC key from `JWT_SECRET_FILE`.
+//! - [`secret`]: reading the HMAC key from `JWT_SECRET` or `JWT_SECRET_FILE`.
 //! - [`telemetry`]: the tracing subscriber.
 
 pub mod bearer;

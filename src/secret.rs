@@ -1,8 +1,14 @@
-//! Reading the HMAC key from `JWT_SECRET_FILE`, as Docker and Kubernetes mount secrets.
+//! Reading the HMAC key from `JWT_SECRET`, or from the file that `JWT_SECRET_FILE` names,
+//! as Docker and Kubernetes mount secrets.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::config::{ConfigError, MIN_SECRET_BYTES};
 
 /// Maximum size of a secret file. A key needs far less. The limit stops a path such as
 /// `/dev/zero` or a log file given by mistake from being read into memory.
@@ -71,6 +77,49 @@ pub fn read_secret_file(path: &Path, min_bytes: usize) -> Result<String, SecretF
     let key = strip_one_newline(&content);
     check_key(key, min_bytes).map_err(SecretFileError::Invalid)?;
     Ok(key.to_owned())
+}
+
+pub(crate) fn read_secret_from_env() -> Result<SecretString, ConfigError> {
+    match std::env::var("JWT_SECRET") {
+        Ok(value) => validate_secret(&value),
+        Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingSecret),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
+    }
+}
+
+/// Reads the key from the JWT_SECRET_FILE at `path`. Error messages show the path,
+/// which is not secret, and never the content.
+pub(crate) fn read_secret_from_file(path: &OsString) -> Result<SecretString, ConfigError> {
+    if path.is_empty() {
+        return Err(ConfigError::EmptySecretFilePath);
+    }
+    let path = PathBuf::from(path);
+    if std::env::var_os("JWT_SECRET").is_some() {
+        return Err(ConfigError::SecretSetTwice { path });
+    }
+
+    match read_secret_file(&path, MIN_SECRET_BYTES) {
+        Ok(key) => Ok(SecretString::from(key)),
+        Err(SecretFileError::Read(source)) => Err(ConfigError::SecretFileRead { path, source }),
+        Err(SecretFileError::Invalid(problem)) => {
+            Err(ConfigError::InvalidSecretFile { path, problem })
+        }
+    }
+}
+
+pub(crate) fn validate_secret(value: &str) -> Result<SecretString, ConfigError> {
+    if value.is_empty() {
+        return Err(ConfigError::EmptySecret);
+    }
+    if value.trim() != value {
+        return Err(ConfigError::SecretWhitespace);
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::SecretTooShort {
+            length: value.len(),
+        });
+    }
+    Ok(SecretString::from(value))
 }
 
 /// Removes one trailing `\n` or `\r\n` and nothing else.
