@@ -8,9 +8,12 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -29,6 +32,15 @@ pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// Pause after an `accept` error, such as running out of file descriptors, so that the
 /// loop does not spin and flood the log.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Part of the shutdown time in which keep-alive connections still get answers, each
+/// with `Connection: close`, before idle connections are closed. A client that sent a
+/// request on an idle connection just as it closed would otherwise see the connection
+/// drop without a response.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Interval at which the drain grace checks whether every connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
 
 /// Failure to open a listening socket, with the address and a hint for the fix.
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +147,12 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
+    let draining = Arc::new(AtomicBool::new(false));
+    let router = router.layer(axum::middleware::map_response({
+        let draining = Arc::clone(&draining);
+        move |response| close_when_draining(response, Arc::clone(&draining))
+    }));
+
     // Shared by the accept loops, and unwrapped again once they have ended.
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_accepting, accepting) = watch::channel(());
@@ -162,18 +180,38 @@ pub async fn serve(
     let graceful = Arc::into_inner(graceful)
         .expect("every accept loop has ended, so no other reference remains");
 
-    let open = graceful.count();
     tracing::info!(
-        open_connections = open,
+        open_connections = graceful.count(),
         "waiting for open requests to finish"
     );
-    match tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await {
+    // From here every response closes its connection, so busy keep-alive clients get
+    // their answer and then find the listener closed.
+    draining.store(true, Ordering::Relaxed);
+    let grace = DRAIN_GRACE.min(limits.shutdown_timeout);
+    let grace_started = tokio::time::Instant::now();
+    while graceful.count() > 0 && grace_started.elapsed() < grace {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+
+    let remaining = limits
+        .shutdown_timeout
+        .saturating_sub(grace_started.elapsed());
+    match tokio::time::timeout(remaining, graceful.shutdown()).await {
         Ok(()) => tracing::info!("all requests finished; server stopped"),
         Err(_) => tracing::warn!(
             timeout_secs = limits.shutdown_timeout.as_secs(),
             "shutdown timed out with connections still open; closing them"
         ),
     }
+}
+
+async fn close_when_draining(mut response: Response, draining: Arc<AtomicBool>) -> Response {
+    if draining.load(Ordering::Relaxed) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn accept_connections(

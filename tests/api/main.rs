@@ -1,9 +1,11 @@
 //! Integration tests: the real server on 127.0.0.1:0 called over HTTP, and the compiled
 //! binary for start-up errors and signals. One crate, so the tests link once.
 
+mod drain;
 mod helpers;
 mod jwt;
 mod protected;
+mod robustness;
 mod routing;
 mod shutdown;
 mod startup;
