@@ -17,6 +17,10 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest token lifetime accepted, ten years, so that `exp` stays a plausible date.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
+/// Largest clock skew accepted for `exp` and `nbf`, one day. It also keeps jsonwebtoken's
+/// `now - leeway` from underflowing.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(24 * 60 * 60);
+
 const SECRET_HELP: &str = "\
 Secret:
   JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte. Required.
@@ -53,7 +57,7 @@ struct Args {
     expires_in: String,
 
     /// Clock skew allowed when checking `exp` and `nbf`, in the same format as
-    /// JWT_EXPIRES_IN.
+    /// JWT_EXPIRES_IN, at most 1d.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0", value_name = "DURATION")]
     leeway: String,
 
@@ -144,6 +148,8 @@ pub enum ConfigError {
     ZeroDuration { name: &'static str, value: String },
     #[error("invalid JWT_EXPIRES_IN {value:?}: the maximum token lifetime is 3650d (ten years).")]
     LifetimeTooLong { value: String },
+    #[error("invalid JWT_LEEWAY {value:?}: the maximum clock skew is 1d (one day).")]
+    LeewayTooLong { value: String },
     #[error(
         "invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`."
     )]
@@ -244,6 +250,11 @@ impl Config {
             });
         }
 
+        let leeway = parse_setting("JWT_LEEWAY", &args.leeway)?;
+        if leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLong { value: args.leeway });
+        }
+
         let limits = Limits {
             header_read_timeout: parse_positive("HEADER_READ_TIMEOUT", &args.header_read_timeout)?,
             request_timeout: parse_positive("REQUEST_TIMEOUT", &args.request_timeout)?,
@@ -264,7 +275,7 @@ impl Config {
             })?,
             secret,
             token_lifetime,
-            leeway: parse_setting("JWT_LEEWAY", &args.leeway)?,
+            leeway,
             log_filter: args.log_filter,
             limits,
         })

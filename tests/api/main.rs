@@ -4,6 +4,7 @@
 mod drain;
 mod helpers;
 mod jwt;
+mod properties;
 mod protected;
 mod robustness;
 mod routing;

@@ -96,6 +96,47 @@ fn startup_rejects_each_bad_port_and_host() {
 }
 
 #[test]
+fn startup_rejects_excessive_leeway() {
+    let stderr = start_up_error(&[("JWT_LEEWAY", "2d")]);
+
+    assert!(stderr.contains("JWT_LEEWAY"), "stderr: {stderr}");
+}
+
+#[test]
+fn startup_errors_never_print_secret() {
+    // A secret with a marker, so that a partial leak is found too.
+    let secret = "LEAKCHECK-0123456789abcdefghijklmnopqrstuvwxyz";
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("JWT_SECRET", "LEAKCHECK-short")],
+        vec![(
+            "JWT_SECRET",
+            "LEAKCHECK-0123456789abcdefghijklmnopqrstuvwxyz\n",
+        )],
+        vec![("JWT_SECRET", secret), ("JWT_EXPIRES_IN", "0")],
+        vec![("JWT_SECRET", secret), ("JWT_EXPIRES_IN", "soon")],
+        vec![("JWT_SECRET", secret), ("JWT_LEEWAY", "-1")],
+        vec![("JWT_SECRET", secret), ("PORT", "http")],
+        vec![("JWT_SECRET", secret), ("HOST", "nowhere")],
+        vec![("JWT_SECRET", secret), ("REQUEST_TIMEOUT", "0")],
+        vec![("JWT_SECRET", secret), ("HEADER_READ_TIMEOUT", "x")],
+        vec![("JWT_SECRET", secret), ("SHUTDOWN_TIMEOUT", "1y")],
+        vec![("JWT_SECRET", secret), ("HOST", "192.0.2.1")],
+    ];
+    for vars in cases {
+        let mut all_vars = vec![("RUST_LOG", "trace"), ("PORT", "0")];
+        all_vars.extend_from_slice(&vars);
+
+        let output = run_binary(&all_vars, &[]);
+
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{vars:?}: the binary started");
+        assert!(!stdout.contains("LEAKCHECK"), "{vars:?}: stdout: {stdout}");
+        assert!(!stderr.contains("LEAKCHECK"), "{vars:?}: stderr: {stderr}");
+    }
+}
+
+#[test]
 fn startup_rejects_invalid_log_filter() {
     let stderr = start_up_error(&[("RUST_LOG", "info,[")]);
 
