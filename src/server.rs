@@ -126,16 +126,37 @@ impl ShutdownSignals {
         })
     }
 
-    /// Waits for the first SIGINT or SIGTERM and logs which one arrived.
-    pub async fn recv(mut self) {
-        let name = tokio::select! {
+    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
-        };
-        tracing::info!(
-            signal = name,
-            "shutdown signal received; no longer accepting connections"
-        );
+        }
+    }
+
+    /// Returns a future that completes at the first signal, which starts a graceful
+    /// shutdown. A second signal ends the process at once with status 1, for when open
+    /// requests take longer than the operator wants to wait.
+    pub fn graceful_then_forced(mut self) -> impl Future<Output = ()> + Send {
+        let (first_received, first) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let name = self.recv().await;
+            tracing::info!(
+                signal = name,
+                "shutdown signal received; no longer accepting connections"
+            );
+            let _ = first_received.send(());
+
+            let name = self.recv().await;
+            tracing::warn!(
+                signal = name,
+                "second shutdown signal received; exiting without waiting for open requests"
+            );
+            std::process::exit(1);
+        });
+        async move {
+            let _ = first.await;
+        }
     }
 }
 
@@ -256,10 +277,15 @@ fn serve_connection(
     let connection = graceful.watch(connection);
 
     tokio::spawn(async move {
-        // Clients that disconnect early or send no headers in time end up here. It is
-        // routine on a public port, so it is logged at debug level only.
+        // hyper answers a request it cannot parse (400) or whose head is too large (431)
+        // by itself, so these are logged here. A client that disconnects early is
+        // routine on a public port and is logged at debug level only.
         if let Err(error) = connection.await {
-            tracing::debug!(%error, "connection closed with an error");
+            if error.is_parse() || error.is_parse_too_large() || error.is_timeout() {
+                tracing::info!(%error, "rejected a request that could not be read");
+            } else {
+                tracing::debug!(%error, "connection closed with an error");
+            }
         }
     });
 }

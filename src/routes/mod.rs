@@ -12,6 +12,7 @@ use axum::routing::get;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::middleware::{MAX_LOGGED_PATH_LEN, shorten};
 
 pub use protected::ClaimsResponse;
 pub use token::TokenResponse;
@@ -31,7 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound {
         method,
-        path: uri.path().to_owned(),
+        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
     }
 }
 
@@ -39,6 +40,6 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed {
         method,
-        path: uri.path().to_owned(),
+        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
     }
 }

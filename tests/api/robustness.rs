@@ -248,3 +248,41 @@ async fn request_id_is_taken_from_request() {
 
     assert_eq!(response.headers()["x-request-id"], "client-chosen-id-42");
 }
+
+#[tokio::test]
+async fn unusable_request_id_is_replaced() {
+    let app = spawn_app().await;
+    let too_long = "a".repeat(129);
+    let not_plain = "id with spaces";
+
+    for sent in [too_long.as_str(), not_plain] {
+        let response = app
+            .client
+            .get(format!("{}/healthz", app.base_url))
+            .header("x-request-id", sent)
+            .send()
+            .await
+            .unwrap();
+
+        let returned = response.headers()["x-request-id"].to_str().unwrap();
+        assert_eq!(
+            returned.len(),
+            36,
+            "{sent:?} was not replaced by a UUID: {returned}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn long_path_is_cut_in_404_message() {
+    let app = spawn_app().await;
+    let path = format!("/{}", "p".repeat(20_000));
+
+    let response = app.get(&path).await;
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.len() < 300, "message is {} bytes", message.len());
+    assert!(message.ends_with("..."), "message: {message}");
+}

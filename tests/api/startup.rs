@@ -273,6 +273,33 @@ fn sigterm_on_idle_server_exits_zero() {
 }
 
 #[test]
+fn second_signal_exits_at_once() {
+    let server =
+        RunningBinary::start(&[("HEADER_READ_TIMEOUT", "30s"), ("SHUTDOWN_TIMEOUT", "30s")]);
+    // A request whose head never ends keeps the graceful shutdown waiting.
+    let mut stalled = std::net::TcpStream::connect(server.addr).unwrap();
+    std::io::Write::write_all(&mut stalled, b"GET /token HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.send_signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    server.send_signal("INT");
+    let sent = Instant::now();
+
+    let (status, stdout, _) = server.wait(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "stdout: {stdout}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        stdout.contains("second shutdown signal"),
+        "stdout: {stdout}"
+    );
+}
+
+#[test]
 fn sigint_on_idle_server_exits_zero() {
     let server = RunningBinary::start(&[]);
 
