@@ -1,14 +1,18 @@
 //! Settings read once at start-up from flags, the environment and an optional `.env` file.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_subscriber::EnvFilter;
 
+use crate::cors::{AllowedOrigins, CorsOriginError, parse_allowed_origins};
 use crate::duration::{DurationError, parse_duration};
+use crate::secret::{SecretFileError, SecretFileProblem, read_secret_file};
+use crate::telemetry::LogFormat;
 
 /// Minimum HS256 key length in bytes: RFC 7518 section 3.2 requires a key of at least
 /// the hash output size, 256 bits.
@@ -22,8 +26,8 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 
 pub const MAX_LEEWAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 const SECRET_HELP: &str = "\
-Secret:
-  JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte. Required.
+Secret, required from JWT_SECRET or JWT_SECRET_FILE (--secret-file), not both:
+  JWT_SECRET  HMAC key for HS256, at least 32 bytes, used byte for byte.
               Read only from the environment or from .env in the working directory,
               never from a flag, because flags are visible in `ps`.
               Generate one with: openssl rand -base64 32
@@ -36,7 +40,13 @@ already set in the environment wins over the same variable in .env.";
 /// Values are kept as text here and checked in [`Config::from_args`], so every invalid
 /// value gets a one-line error that names the variable.
 #[derive(Debug, Parser)]
-#[command(name = "token-service", version, about, after_help = SECRET_HELP)]
+#[command(
+    name = "token-service",
+    version,
+    about = "Issues HS256 JSON Web Tokens at GET /token and verifies them at GET /protected.",
+    long_about = None,
+    after_help = SECRET_HELP
+)]
 struct Args {
     /// IP address to listen on. `loopback` listens on both 127.0.0.1 and ::1; use
     /// 0.0.0.0 or :: to serve every interface, as in a container.
@@ -46,6 +56,12 @@ struct Args {
     /// TCP port to listen on.
     #[arg(long, env = "PORT", default_value = "5000")]
     port: String,
+
+    /// File that contains the HMAC key, such as /run/secrets/jwt, where Docker and
+    /// Kubernetes mount secrets. One trailing newline (\n or \r\n) is removed, and the
+    /// rest must follow the rules of JWT_SECRET. Unset by default, so JWT_SECRET is used.
+    #[arg(long, env = "JWT_SECRET_FILE", value_name = "PATH")]
+    secret_file: Option<OsString>,
 
     /// Token lifetime: whole seconds (3600) or a number with a unit s, m, h or d (1h).
     #[arg(
@@ -70,6 +86,16 @@ struct Args {
         value_name = "FILTER"
     )]
     log_filter: String,
+
+    /// Log line format: `text` for people, or `json` for one JSON object per line, as log
+    /// shippers read it.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    log_format: String,
 
     /// Time a client has to send a request's headers before its connection is closed.
     #[arg(
@@ -97,6 +123,13 @@ struct Args {
         value_name = "DURATION"
     )]
     shutdown_timeout: String,
+
+    /// Origins whose browser scripts may call the API, separated by commas, each as
+    /// scheme://host[:port] (https://app.example.com,http://localhost:3000), or `*` for
+    /// any origin. Browsers cache preflight answers for 600 seconds. Unset or empty by
+    /// default, so the service sends no CORS headers and browsers block cross-origin calls.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "ORIGINS")]
+    cors_allowed_origins: Option<String>,
 }
 
 /// Start-up error. Each message names the setting, the rule it broke and the fix, and
@@ -124,6 +157,28 @@ pub enum ConfigError {
         "JWT_SECRET is {length} bytes long, but HS256 needs a key of at least 32 bytes (RFC 7518 section 3.2). Generate one with `openssl rand -base64 32`."
     )]
     SecretTooShort { length: usize },
+    #[error(
+        "JWT_SECRET and JWT_SECRET_FILE ({}) are both set. Unset one of them. An empty JWT_SECRET, such as the line of a copied .env.example, counts as set.",
+        path.display()
+    )]
+    SecretSetTwice { path: PathBuf },
+    #[error(
+        "JWT_SECRET_FILE is empty. Set it to the path of the file that contains the key, such as /run/secrets/jwt, or unset it."
+    )]
+    EmptySecretFilePath,
+    #[error(
+        "failed to read JWT_SECRET_FILE {}: {source}. Check the path and that the service's user may read the file.",
+        path.display()
+    )]
+    SecretFileRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid JWT_SECRET_FILE {}: {problem}", path.display())]
+    InvalidSecretFile {
+        path: PathBuf,
+        problem: SecretFileProblem,
+    },
     #[error(
         "invalid .env file in the working directory: line {line} cannot be parsed. Fix that line or remove the file."
     )]
@@ -154,6 +209,10 @@ pub enum ConfigError {
         "invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`."
     )]
     InvalidLogFilter { value: String, reason: String },
+    #[error("invalid LOG_FORMAT {value:?}: expected `text` or `json`.")]
+    InvalidLogFormat { value: String },
+    #[error(transparent)]
+    InvalidCorsOrigins(#[from] CorsOriginError),
 }
 
 /// Where the server listens.
@@ -195,7 +254,10 @@ pub struct Config {
     pub token_lifetime: Duration,
     pub leeway: Duration,
     pub log_filter: String,
+    pub log_format: LogFormat,
     pub limits: Limits,
+    /// Origins that get CORS headers. `None` turns CORS off.
+    pub cors_allowed_origins: Option<AllowedOrigins>,
 }
 
 impl Config {
@@ -213,24 +275,31 @@ impl Config {
             token_lifetime: Duration::from_secs(3600),
             leeway: Duration::ZERO,
             log_filter: "info".to_owned(),
+            log_format: LogFormat::Text,
             limits: Limits::default(),
+            cors_allowed_origins: None,
         })
     }
 
     /// Reads `.env` from the working directory if it exists, then the flags and the
-    /// environment, and validates every setting. `--help` and `--version` print and exit.
+    /// environment, reads the secret from JWT_SECRET or JWT_SECRET_FILE, and validates
+    /// every setting. `--help` and `--version` print and exit.
     ///
     /// Call it before starting threads, because loading `.env` sets environment
     /// variables of this process.
     ///
     /// # Errors
     ///
-    /// Returns a [`ConfigError`] for an unreadable `.env` and for the first setting that
-    /// is missing or invalid.
+    /// Returns a [`ConfigError`] for an unreadable `.env` or secret file, for both
+    /// JWT_SECRET and JWT_SECRET_FILE set, and for the first setting that is missing or
+    /// invalid.
     pub fn load() -> Result<Self, ConfigError> {
         load_dotenv(Path::new(".env"))?;
         let args = Args::parse();
-        let secret = read_secret_from_env()?;
+        let secret = match &args.secret_file {
+            Some(path) => read_secret_from_file(path)?,
+            None => read_secret_from_env()?,
+        };
         Self::from_args(args, secret)
     }
 
@@ -267,6 +336,14 @@ impl Config {
                 reason: error.to_string(),
             });
         }
+        let cors_allowed_origins =
+            parse_allowed_origins(args.cors_allowed_origins.as_deref().unwrap_or(""))?;
+        let log_format = args
+            .log_format
+            .parse()
+            .map_err(|()| ConfigError::InvalidLogFormat {
+                value: args.log_format.clone(),
+            })?;
 
         Ok(Self {
             host: parse_host(&args.host)?,
@@ -277,7 +354,9 @@ impl Config {
             token_lifetime,
             leeway,
             log_filter: args.log_filter,
+            log_format,
             limits,
+            cors_allowed_origins,
         })
     }
 }
@@ -316,6 +395,26 @@ fn read_secret_from_env() -> Result<SecretString, ConfigError> {
         Ok(value) => validate_secret(&value),
         Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingSecret),
         Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::SecretNotUtf8),
+    }
+}
+
+/// Reads the key from the JWT_SECRET_FILE at `path`. Error messages show the path,
+/// which is not secret, and never the content.
+fn read_secret_from_file(path: &OsString) -> Result<SecretString, ConfigError> {
+    if path.is_empty() {
+        return Err(ConfigError::EmptySecretFilePath);
+    }
+    let path = PathBuf::from(path);
+    if std::env::var_os("JWT_SECRET").is_some() {
+        return Err(ConfigError::SecretSetTwice { path });
+    }
+
+    match read_secret_file(&path, MIN_SECRET_BYTES) {
+        Ok(key) => Ok(SecretString::from(key)),
+        Err(SecretFileError::Read(source)) => Err(ConfigError::SecretFileRead { path, source }),
+        Err(SecretFileError::Invalid(problem)) => {
+            Err(ConfigError::InvalidSecretFile { path, problem })
+        }
     }
 }
 

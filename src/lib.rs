@@ -6,20 +6,25 @@
 //!   timeout and a head-size limit, and graceful shutdown on SIGINT or SIGTERM.
 //! - [`middleware`]: request ids, one log line per request, security headers, panic
 //!   recovery, the request timeout and the body limit.
+//! - [`cors`]: CORS headers and preflight responses for the origins in
+//!   CORS_ALLOWED_ORIGINS.
 //! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
 //! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
 //! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
 //! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
+//! - [`secret`]: reading the HMAC key from `JWT_SECRET_FILE`.
 //! - [`telemetry`]: the tracing subscriber.
 
 pub mod bearer;
 pub mod config;
+pub mod cors;
 pub mod duration;
 pub mod error;
 pub mod middleware;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod telemetry;
 pub mod token;
@@ -61,9 +66,11 @@ impl AppState {
 /// Returns [`TokenError::Key`] if the signing key cannot be built from the secret.
 pub fn app(config: &Config) -> Result<Router, TokenError> {
     let state = Arc::new(AppState::new(config)?);
+    let cors = config.cors_allowed_origins.as_ref().map(cors::cors_layer);
     Ok(middleware::apply(
         routes::router(state),
         config.limits.request_timeout,
+        cors,
     ))
 }
 

@@ -1,4 +1,4 @@
-//! Middleware that every route shares: request ids, request logs, security headers,
+//! Middleware that every route shares: request ids, request logs, security headers, CORS,
 //! panic recovery, the request timeout and the body limit.
 
 use std::any::Any;
@@ -10,6 +10,7 @@ use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header}
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -17,13 +18,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::cors::remove_grants_without_origin;
 use crate::error::status_error_response;
 
 /// Largest request body accepted. No route reads a body, so anything larger is rejected
 /// with 413 before it is buffered.
 pub const MAX_BODY_BYTES: usize = 4096;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest request id taken from a client. A longer one, or one with characters other
 /// than letters, digits and `-._:`, is replaced by a generated UUID, so ids stay short
@@ -34,8 +36,13 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 pub const MAX_LOGGED_PATH_LEN: usize = 256;
 
 /// Wraps `router` in the shared middleware, outermost first: request id, request log,
-/// `nosniff`, JSON error bodies, panic recovery, timeout and body limit.
-pub fn apply(router: Router, request_timeout: Duration) -> Router {
+/// `nosniff`, CORS if `cors` is set, JSON error bodies, panic recovery, timeout and body
+/// limit.
+///
+/// `Router::layer` wraps every route and both fallbacks, so the CORS layer responds to a
+/// preflight `OPTIONS` before the 404 or 405 handler sees it. Error responses of the
+/// inner layers, such as 408, still get CORS headers, so scripts can read them.
+pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>) -> Router {
     let request_log = TraceLayer::new_for_http()
         .make_span_with(make_request_span)
         .on_request(())
@@ -66,10 +73,16 @@ pub fn apply(router: Router, request_timeout: Duration) -> Router {
 
     // Each `Router::layer` call turns the response body back into `Body`, which
     // `map_response` needs.
-    router
+    let router = router
         .layer(inner)
-        .layer(axum::middleware::map_response(json_error_body))
-        .layer(outer)
+        .layer(axum::middleware::map_response(json_error_body));
+    let router = match cors {
+        Some(cors) => router
+            .layer(cors)
+            .layer(axum::middleware::map_response(remove_grants_without_origin)),
+        None => router,
+    };
+    router.layer(outer)
 }
 
 /// Opens the span of one request. It records the path without the query string and

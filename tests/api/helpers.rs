@@ -259,8 +259,17 @@ fn wait_with_deadline_keep_stdout(
     (status, stderr)
 }
 
-/// Reads the address from a log line such as `... listening addr=127.0.0.1:41234`.
+/// Reads the address from a `listening` log line: `... listening addr=127.0.0.1:41234`
+/// in text, or `{..., "fields":{"message":"listening","addr":"127.0.0.1:41234"}}` with
+/// LOG_FORMAT=json.
 fn parse_listening_addr(line: &str) -> Option<SocketAddr> {
+    if line.starts_with('{') {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        if event["fields"]["message"] != "listening" {
+            return None;
+        }
+        return event["fields"]["addr"].as_str()?.parse().ok();
+    }
     if !line.contains("listening") {
         return None;
     }
@@ -291,7 +300,7 @@ pub async fn spawn_app_with_test_routes(config: Config, slow_for: Duration) -> T
             }),
         );
     let router = token_service::routes::router(state).merge(test_routes);
-    let router = token_service::middleware::apply(router, config.limits.request_timeout);
+    let router = token_service::middleware::apply(router, config.limits.request_timeout, None);
     spawn_router(router, config).await
 }
 
