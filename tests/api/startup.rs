@@ -237,6 +237,25 @@ fn environment_wins_over_dotenv() {
 }
 
 #[test]
+fn dotenv_later_line_wins() {
+    let work_dir = empty_work_dir();
+    // The setup that README readers try: copy .env.example, then append a secret.
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect("failed to read .env.example");
+    std::fs::write(
+        work_dir.join(".env"),
+        format!("{example}\nJWT_SECRET={TEST_SECRET}\nHOST=127.0.0.1\nPORT=0\n"),
+    )
+    .unwrap();
+
+    let server = RunningBinary::start_in(&[], &work_dir);
+
+    server.send_signal("TERM");
+    let (status, _, _) = server.wait(Duration::from_secs(5));
+    assert!(status.success());
+}
+
+#[test]
 fn dotenv_syntax_error_hides_line_text() {
     let work_dir = empty_work_dir();
     let secret_line = "JWT_SECRET='unterminated-0123456789abcdef0123456789";
