@@ -97,7 +97,7 @@ fn make_request_span(request: &Request<Body>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = shorten(request.uri().path(), MAX_LOGGED_PATH_LEN),
+        path = %shorten(request.uri().path(), MAX_LOGGED_PATH_LEN),
         request_id,
     )
 }

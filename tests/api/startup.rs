@@ -412,3 +412,26 @@ async fn output_never_contains_secret_or_token() {
         "the output contains the Basic value"
     );
 }
+
+#[tokio::test]
+async fn request_log_line_has_request_id() {
+    let server = RunningBinary::start(&[]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", server.base_url()))
+        .header("x-request-id", "log-line-check-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "log-line-check-42");
+
+    server.send_signal("TERM");
+    let (_, stdout, _) = server.wait(Duration::from_secs(5));
+
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("request_id=\"log-line-check-42\""))
+        .unwrap_or_else(|| panic!("no log line with the request id: {stdout}"));
+    assert!(line.contains("path=/healthz"), "line: {line}");
+    assert!(line.contains("status=200"), "line: {line}");
+    assert!(line.contains("latency="), "line: {line}");
+}
