@@ -23,6 +23,10 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Longest token lifetime accepted, ten years, so that `exp` stays a plausible date.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
+/// Largest clock skew accepted for `exp` and `nbf`, one day. It also keeps jsonwebtoken's
+/// `now - leeway` from underflowing.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(24 * 60 * 60);
+
 const ABOUT: &str =
     "Issues HS256 JSON Web Tokens at GET /token and verifies them at GET /protected.";
 
@@ -34,7 +38,8 @@ Secret, required from JWT_SECRET or JWT_SECRET_FILE (--secret-file), not both:
               Generate one with: openssl rand -base64 32
 
 A .env file in the working directory is read first if it exists. A variable that is
-already set in the environment wins over the same variable in .env.";
+already set in the environment wins over the same variable in .env, and within .env
+the last line for a variable wins.";
 
 /// Flags and their environment variables, as `--help` lists them.
 ///
@@ -76,7 +81,7 @@ struct Args {
     expires_in: String,
 
     /// Clock skew allowed when checking `exp` and `nbf`, in the same format as
-    /// JWT_EXPIRES_IN.
+    /// JWT_EXPIRES_IN, at most 1d.
     #[arg(long, env = "JWT_LEEWAY", default_value = "0", value_name = "DURATION")]
     leeway: String,
 
@@ -187,7 +192,7 @@ pub enum ConfigError {
     )]
     DotenvSyntax { line: usize },
     #[error(
-        "failed to read .env in the working directory: {source}. Fix its permissions or remove it."
+        "failed to read .env in the working directory: {source}. Make it a readable UTF-8 text file, or remove it."
     )]
     DotenvRead { source: std::io::Error },
     #[error(
@@ -202,10 +207,12 @@ pub enum ConfigError {
         value: String,
         reason: DurationError,
     },
-    #[error("invalid {name} {value:?}: the duration must be greater than zero, such as 1h.")]
+    #[error("invalid {name} {value:?}: the duration must be greater than zero.")]
     ZeroDuration { name: &'static str, value: String },
     #[error("invalid JWT_EXPIRES_IN {value:?}: the maximum token lifetime is 3650d (ten years).")]
     LifetimeTooLong { value: String },
+    #[error("invalid JWT_LEEWAY {value:?}: the maximum clock skew is 1d (one day).")]
+    LeewayTooLong { value: String },
     #[error(
         "invalid RUST_LOG {value:?}: {reason}. Use a filter such as `info` or `token_service=debug`."
     )]
@@ -309,7 +316,7 @@ impl Config {
         self.secret.expose_secret().as_bytes()
     }
 
-    fn from_args(args: Args, secret: SecretString) -> Result<Self, ConfigError> {
+    fn from_args(mut args: Args, secret: SecretString) -> Result<Self, ConfigError> {
         let token_lifetime = parse_setting("JWT_EXPIRES_IN", &args.expires_in)?;
         if token_lifetime.is_zero() {
             return Err(zero_duration("JWT_EXPIRES_IN", &args.expires_in));
@@ -320,12 +327,21 @@ impl Config {
             });
         }
 
+        let leeway = parse_setting("JWT_LEEWAY", &args.leeway)?;
+        if leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLong { value: args.leeway });
+        }
+
         let limits = Limits {
             header_read_timeout: parse_positive("HEADER_READ_TIMEOUT", &args.header_read_timeout)?,
             request_timeout: parse_positive("REQUEST_TIMEOUT", &args.request_timeout)?,
             shutdown_timeout: parse_positive("SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
         };
 
+        // An empty RUST_LOG would turn every log off, so it means the default instead.
+        if args.log_filter.trim().is_empty() {
+            args.log_filter = "info".to_owned();
+        }
         if let Err(error) = EnvFilter::try_new(&args.log_filter) {
             return Err(ConfigError::InvalidLogFilter {
                 value: args.log_filter,
@@ -348,7 +364,7 @@ impl Config {
             })?,
             secret,
             token_lifetime,
-            leeway: parse_setting("JWT_LEEWAY", &args.leeway)?,
+            leeway,
             log_filter: args.log_filter,
             log_format,
             limits,
@@ -358,20 +374,45 @@ impl Config {
 }
 
 /// Loads `path` into the environment without overriding variables that are already set.
+/// Within the file, the last line for a variable wins.
 fn load_dotenv(path: &Path) -> Result<(), ConfigError> {
-    match dotenvy::from_path(path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.not_found() => Ok(()),
+    let entries = match dotenvy::from_path_iter(path) {
+        Ok(entries) => entries,
+        Err(error) if error.not_found() => return Ok(()),
+        Err(error) => return Err(dotenv_error(path, error)),
+    };
+
+    // Collected first, so that a later line for the same variable wins, as in a shell.
+    // `dotenvy::from_path` keeps the first one, which breaks a secret appended to a copy
+    // of .env.example.
+    let mut values = std::collections::BTreeMap::new();
+    for entry in entries {
+        let (name, value) = entry.map_err(|error| dotenv_error(path, error))?;
+        values.insert(name, value);
+    }
+
+    for (name, value) in values {
+        if std::env::var_os(&name).is_none() {
+            // SAFETY: `Config::load` runs in `main` before the runtime or any other
+            // thread starts, so nothing reads the environment concurrently.
+            unsafe { std::env::set_var(name, value) };
+        }
+    }
+    Ok(())
+}
+
+fn dotenv_error(path: &Path, error: dotenvy::Error) -> ConfigError {
+    match error {
         // The parse error carries the line's text, which may contain the secret, so the
         // message gives the line number only.
-        Err(dotenvy::Error::LineParse(text, _)) => Err(ConfigError::DotenvSyntax {
+        dotenvy::Error::LineParse(text, _) => ConfigError::DotenvSyntax {
             line: line_number_of(path, &text),
-        }),
-        Err(dotenvy::Error::Io(source)) => Err(ConfigError::DotenvRead { source }),
-        Err(dotenvy::Error::EnvVar(_)) => Err(ConfigError::SecretNotUtf8),
-        Err(other) => Err(ConfigError::DotenvRead {
+        },
+        dotenvy::Error::Io(source) => ConfigError::DotenvRead { source },
+        dotenvy::Error::EnvVar(_) => ConfigError::SecretNotUtf8,
+        other => ConfigError::DotenvRead {
             source: std::io::Error::other(other.to_string()),
-        }),
+        },
     }
 }
 

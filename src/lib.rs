@@ -104,6 +104,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         leeway_secs = config.leeway.as_secs(),
         "starting token-service"
     );
-    server::serve(listeners, router, config.limits, signals.recv()).await;
+    let shutdown = signals.graceful_then_forced();
+    server::serve(listeners, router, config.limits, shutdown).await;
     Ok(())
 }

@@ -27,6 +27,14 @@ pub const MAX_BODY_BYTES: usize = 4096;
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Longest request id taken from a client. A longer one, or one with characters other
+/// than letters, digits and `-._:`, is replaced by a generated UUID, so ids stay short
+/// and print the same in responses and logs.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Longest path written to a log line. Longer paths are cut and end in `...`.
+pub const MAX_LOGGED_PATH_LEN: usize = 256;
+
 /// Wraps `router` in the shared middleware, outermost first: request id, request log,
 /// `nosniff`, CORS if `cors` is set, JSON error bodies, panic recovery, timeout and body
 /// limit.
@@ -54,6 +62,7 @@ pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>)
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     let outer = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(request_log)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -88,9 +97,41 @@ fn make_request_span(request: &Request<Body>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %shorten(request.uri().path(), MAX_LOGGED_PATH_LEN),
         request_id,
     )
+}
+
+/// Removes a client's `x-request-id` that is too long, repeated or not plain text, so
+/// that the next layer generates one.
+async fn drop_unusable_request_id(mut request: Request<Body>) -> Request<Body> {
+    let headers = request.headers();
+    let usable = headers.get_all(&REQUEST_ID).iter().count() == 1
+        && headers.get(&REQUEST_ID).is_some_and(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= MAX_REQUEST_ID_LEN
+                && bytes
+                    .iter()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-._:".contains(byte))
+        });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// Returns `text` cut to at most `max_len` bytes at a character boundary, with `...`
+/// appended when it was cut.
+pub fn shorten(text: &str, max_len: usize) -> String {
+    if text.len() <= max_len {
+        return text.to_owned();
+    }
+    let mut end = max_len;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
 }
 
 /// Gives the JSON error body to error responses that middleware produced as plain text

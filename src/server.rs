@@ -8,9 +8,12 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -29,6 +32,15 @@ pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// Pause after an `accept` error, such as running out of file descriptors, so that the
 /// loop does not spin and flood the log.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Part of the shutdown time in which keep-alive connections still get answers, each
+/// with `Connection: close`, before idle connections are closed. A client that sent a
+/// request on an idle connection just as it closed would otherwise see the connection
+/// drop without a response.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Interval at which the drain grace checks whether every connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
 
 /// Failure to open a listening socket, with the address and a hint for the fix.
 #[derive(Debug, thiserror::Error)]
@@ -114,16 +126,37 @@ impl ShutdownSignals {
         })
     }
 
-    /// Waits for the first SIGINT or SIGTERM and logs which one arrived.
-    pub async fn recv(mut self) {
-        let name = tokio::select! {
+    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
-        };
-        tracing::info!(
-            signal = name,
-            "shutdown signal received; no longer accepting connections"
-        );
+        }
+    }
+
+    /// Returns a future that completes at the first signal, which starts a graceful
+    /// shutdown. A second signal ends the process at once with status 1, for when open
+    /// requests take longer than the operator wants to wait.
+    pub fn graceful_then_forced(mut self) -> impl Future<Output = ()> + Send {
+        let (first_received, first) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let name = self.recv().await;
+            tracing::info!(
+                signal = name,
+                "shutdown signal received; no longer accepting connections"
+            );
+            let _ = first_received.send(());
+
+            let name = self.recv().await;
+            tracing::warn!(
+                signal = name,
+                "second shutdown signal received; exiting without waiting for open requests"
+            );
+            std::process::exit(1);
+        });
+        async move {
+            let _ = first.await;
+        }
     }
 }
 
@@ -135,6 +168,12 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
+    let draining = Arc::new(AtomicBool::new(false));
+    let router = router.layer(axum::middleware::map_response({
+        let draining = Arc::clone(&draining);
+        move |response| close_when_draining(response, Arc::clone(&draining))
+    }));
+
     // Shared by the accept loops, and unwrapped again once they have ended.
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_accepting, accepting) = watch::channel(());
@@ -162,18 +201,38 @@ pub async fn serve(
     let graceful = Arc::into_inner(graceful)
         .expect("every accept loop has ended, so no other reference remains");
 
-    let open = graceful.count();
     tracing::info!(
-        open_connections = open,
+        open_connections = graceful.count(),
         "waiting for open requests to finish"
     );
-    match tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await {
+    // From here every response closes its connection, so busy keep-alive clients get
+    // their answer and then find the listener closed.
+    draining.store(true, Ordering::Relaxed);
+    let grace = DRAIN_GRACE.min(limits.shutdown_timeout);
+    let grace_started = tokio::time::Instant::now();
+    while graceful.count() > 0 && grace_started.elapsed() < grace {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+
+    let remaining = limits
+        .shutdown_timeout
+        .saturating_sub(grace_started.elapsed());
+    match tokio::time::timeout(remaining, graceful.shutdown()).await {
         Ok(()) => tracing::info!("all requests finished; server stopped"),
         Err(_) => tracing::warn!(
             timeout_secs = limits.shutdown_timeout.as_secs(),
             "shutdown timed out with connections still open; closing them"
         ),
     }
+}
+
+async fn close_when_draining(mut response: Response, draining: Arc<AtomicBool>) -> Response {
+    if draining.load(Ordering::Relaxed) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn accept_connections(
@@ -218,10 +277,15 @@ fn serve_connection(
     let connection = graceful.watch(connection);
 
     tokio::spawn(async move {
-        // Clients that disconnect early or send no headers in time end up here. It is
-        // routine on a public port, so it is logged at debug level only.
+        // hyper answers a request it cannot parse (400) or whose head is too large (431)
+        // by itself, so these are logged here. A client that disconnects early is
+        // routine on a public port and is logged at debug level only.
         if let Err(error) = connection.await {
-            tracing::debug!(%error, "connection closed with an error");
+            if error.is_parse() || error.is_parse_too_large() || error.is_timeout() {
+                tracing::info!(%error, "rejected a request that could not be read");
+            } else {
+                tracing::debug!(%error, "connection closed with an error");
+            }
         }
     });
 }

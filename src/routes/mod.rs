@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::middleware::{MAX_LOGGED_PATH_LEN, shorten};
 use crate::openapi::{self, ApiDoc, DocumentJson};
 
 pub use health::HealthResponse;
@@ -50,7 +51,7 @@ fn documented_routes() -> OpenApiRouter<Arc<AppState>> {
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound {
         method,
-        path: uri.path().to_owned(),
+        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
     }
 }
 
@@ -58,6 +59,6 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed {
         method,
-        path: uri.path().to_owned(),
+        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
     }
 }

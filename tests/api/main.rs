@@ -2,10 +2,13 @@
 //! binary for start-up errors and signals. One crate, so the tests link once.
 
 mod cors;
+mod drain;
 mod helpers;
 mod jwt;
 mod openapi;
+mod properties;
 mod protected;
+mod robustness;
 mod routing;
 mod settings;
 mod shutdown;
