@@ -194,8 +194,11 @@ pub async fn serve(
     drop(accepting);
 
     shutdown.await;
-    // Each loop ends when the sender is dropped and closes its listener, so new
-    // connections are refused from here on.
+    // From here every response closes its connection, so busy keep-alive clients get
+    // their answer and then find the listener closed.
+    draining.store(true, Ordering::Relaxed);
+    // Each loop ends when the sender is dropped: it accepts what is already in the
+    // backlog and closes its listener, so new connections are refused from here on.
     drop(stop_accepting);
     while accept_loops.join_next().await.is_some() {}
     let graceful = Arc::into_inner(graceful)
@@ -205,9 +208,6 @@ pub async fn serve(
         open_connections = graceful.count(),
         "waiting for open requests to finish"
     );
-    // From here every response closes its connection, so busy keep-alive clients get
-    // their answer and then find the listener closed.
-    draining.store(true, Ordering::Relaxed);
     let grace = DRAIN_GRACE.min(limits.shutdown_timeout);
     let grace_started = tokio::time::Instant::now();
     while graceful.count() > 0 && grace_started.elapsed() < grace {
@@ -245,7 +245,10 @@ async fn accept_connections(
     loop {
         let accepted = tokio::select! {
             biased;
-            _ = accepting.changed() => return,
+            _ = accepting.changed() => {
+                accept_backlog(listener, &router, limits, &graceful);
+                return;
+            }
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -253,6 +256,47 @@ async fn accept_connections(
             Err(error) => {
                 tracing::warn!(%error, "failed to accept a connection");
                 tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// Accepts the connections that the kernel has already completed, because closing the
+/// listener would reset them after their clients sent a request.
+///
+/// NOTE: a connection completed between the last `accept` here and the close is still
+/// reset. The window is the few microseconds this function takes to return.
+fn accept_backlog(
+    listener: TcpListener,
+    router: &Router,
+    limits: Limits,
+    graceful: &GracefulShutdown,
+) {
+    // `into_std` keeps the socket non-blocking, so `accept` returns `WouldBlock` once
+    // the backlog is empty.
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "failed to drain the accept backlog");
+            return;
+        }
+    };
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _peer)) => stream,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            Err(error) => {
+                tracing::warn!(%error, "failed to accept a connection from the backlog");
+                return;
+            }
+        };
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        match stream {
+            Ok(stream) => serve_connection(stream, router.clone(), limits, graceful),
+            Err(error) => {
+                tracing::warn!(%error, "failed to register a connection from the backlog")
             }
         }
     }
@@ -272,7 +316,7 @@ fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
     let connection = graceful.watch(connection);
 

@@ -32,8 +32,11 @@ fn is_connection_refused(error: &reqwest::Error) -> bool {
     false
 }
 
-async fn call_until_refused(base_url: String, client_index: usize) -> ClientLog {
-    let client = reqwest::Client::new();
+async fn call_until_refused(
+    client: reqwest::Client,
+    base_url: String,
+    client_index: usize,
+) -> ClientLog {
     let started = Instant::now();
     let mut log = ClientLog::default();
 
@@ -83,12 +86,13 @@ fn ids_answered_by_server(stdout: &str) -> HashSet<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_loses_no_request() {
+/// Runs [`CLIENTS`] clients made by `make_client` against the binary, sends SIGTERM
+/// after 500 ms, and checks that no request was lost or failed.
+async fn check_sigterm_under_load(make_client: fn() -> reqwest::Client) {
     let server = RunningBinary::start(&[("SHUTDOWN_TIMEOUT", "5s")]);
     let base_url = server.base_url();
     let clients: Vec<_> = (0..CLIENTS)
-        .map(|index| tokio::spawn(call_until_refused(base_url.clone(), index)))
+        .map(|index| tokio::spawn(call_until_refused(make_client(), base_url.clone(), index)))
         .collect();
 
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -106,7 +110,7 @@ async fn sigterm_under_load_loses_no_request() {
     let lost: Vec<&String> = answered.difference(&completed).collect();
     let failed: Vec<&String> = logs.iter().flat_map(|log| &log.failed).collect();
     eprintln!(
-        "drain: {} complete, {} answered by the server, {} lost, {} failed before the server read them, stopped {stopped_after:?} after SIGTERM",
+        "drain: {} complete, {} answered by the server, {} lost, {} failed, stopped {stopped_after:?} after SIGTERM",
         completed.len(),
         answered.len(),
         lost.len(),
@@ -123,13 +127,24 @@ async fn sigterm_under_load_loses_no_request() {
         "too little load: {} requests",
         completed.len()
     );
-    assert!(
-        lost.is_empty(),
-        "answered but not received: {lost:?}; failures: {failed:?}"
-    );
+    assert!(lost.is_empty(), "answered but not received: {lost:?}");
+    assert!(failed.is_empty(), "failed instead of refused: {failed:?}");
     let refused = logs.iter().filter(|log| log.ended_refused).count();
-    assert_eq!(
-        refused, CLIENTS,
-        "clients whose last attempt was refused; failures: {failed:?}"
-    );
+    assert_eq!(refused, CLIENTS, "clients whose last attempt was refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_request() {
+    check_sigterm_under_load(reqwest::Client::new).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_connection_per_request() {
+    fn one_connection_per_request() -> reqwest::Client {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("failed to build a client")
+    }
+    check_sigterm_under_load(one_connection_per_request).await;
 }

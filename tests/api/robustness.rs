@@ -77,18 +77,22 @@ async fn slow_handler_returns_json_408() {
 async fn oversized_header_returns_431() {
     let app = spawn_app().await;
 
-    let response = app
-        .client
-        .get(format!("{}/token", app.base_url))
-        .header("x-padding", "a".repeat(64 * 1024))
-        .send()
-        .await
-        .unwrap();
+    // Just over the 32 KiB head limit, and far over it.
+    for size in [33 * 1024, 64 * 1024] {
+        let response = app
+            .client
+            .get(format!("{}/token", app.base_url))
+            .header("x-padding", "a".repeat(size))
+            .send()
+            .await
+            .unwrap();
 
-    assert_eq!(
-        response.status(),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
-    );
+        assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header of {size} bytes"
+        );
+    }
 }
 
 #[tokio::test]
@@ -285,4 +289,22 @@ async fn long_path_is_cut_in_404_message() {
     let message = body["message"].as_str().unwrap();
     assert!(message.len() < 300, "message is {} bytes", message.len());
     assert!(message.ends_with("..."), "message: {message}");
+}
+
+#[tokio::test]
+async fn head_sent_at_once_over_limit_returns_431() {
+    let app = spawn_app().await;
+    // A head that arrives in one piece is parsed from one read, so this checks the
+    // limit itself, not the size of the read buffer.
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(40_000)
+    );
+
+    let response = raw_exchange(app.addr, request.as_bytes(), Duration::from_secs(3)).await;
+
+    assert!(
+        response.starts_with("HTTP/1.1 431 "),
+        "response: {response:.80}"
+    );
 }
