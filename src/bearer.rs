@@ -50,9 +50,20 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, BearerError> {
             "the Authorization header contains bytes that are not visible ASCII",
         ));
     };
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if value.is_empty() {
+        return Err(BearerError::Malformed(
+            "the Authorization header is empty: send `Authorization: Bearer <token>`",
+        ));
+    }
+    let (scheme, rest) = value.split_once([' ', '\t']).unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(BearerError::OtherScheme);
+    }
+    // RFC 7235 separates the scheme from the credentials with spaces only.
+    if value.as_bytes().get(scheme.len()) == Some(&b'\t') {
+        return Err(BearerError::Malformed(
+            "the Authorization header separates Bearer from the token with a tab: use a space",
+        ));
     }
 
     // RFC 6750 allows one or more spaces between the scheme and the token.

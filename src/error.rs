@@ -2,7 +2,7 @@
 //! `{"error": "<code>", "message": "<text>"}`.
 
 use axum::Json;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -27,10 +27,10 @@ pub struct ErrorBody {
 pub enum ApiError {
     /// 404: no route matches the path.
     #[error("no route for {method} {path}")]
-    NotFound { method: Method, path: String },
+    NotFound { method: String, path: String },
     /// 405: the path exists, but not for this method.
     #[error("method {method} is not allowed for {path}")]
-    MethodNotAllowed { method: Method, path: String },
+    MethodNotAllowed { method: String, path: String },
     /// 401 with a bare challenge: no `Authorization` header, or one with another scheme.
     #[error("{0}")]
     Unauthorized(BearerError),

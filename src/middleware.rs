@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::middleware::Next;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -32,8 +33,13 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 /// and print the same in responses and logs.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// Longest path written to a log line. Longer paths are cut and end in `...`.
+/// Longest path written to a log line or an error message. Longer paths are cut and end
+/// in `...`.
 pub const MAX_LOGGED_PATH_LEN: usize = 256;
+
+/// Longest method name written to a log line or an error message. hyper accepts any
+/// token up to the head limit as a method.
+pub const MAX_LOGGED_METHOD_LEN: usize = 32;
 
 /// Wraps `router` in the shared middleware, outermost first: request id, request log,
 /// `nosniff`, CORS if `cors` is set, JSON error bodies, panic recovery, timeout and body
@@ -75,7 +81,8 @@ pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>)
     // `map_response` needs.
     let router = router
         .layer(inner)
-        .layer(axum::middleware::map_response(json_error_body));
+        .layer(axum::middleware::map_response(json_error_body))
+        .layer(axum::middleware::from_fn(close_after_unread_body));
     let router = match cors {
         Some(cors) => router
             .layer(cors)
@@ -83,6 +90,25 @@ pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>)
         None => router,
     };
     router.layer(outer)
+}
+
+/// Adds `Connection: close` to the response of a request that has a body. No route
+/// reads a body, and hyper closes a connection whose body was not read, so this tells
+/// pooled clients in advance instead of letting their next request fail.
+async fn close_after_unread_body(request: Request<Body>, next: Next) -> Response<Body> {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+
+    let mut response = next.run(request).await;
+    if has_body {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Opens the span of one request. It records the path without the query string and
@@ -96,8 +122,8 @@ fn make_request_span(request: &Request<Body>) -> tracing::Span {
         .unwrap_or("");
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %shorten(request.uri().path(), MAX_LOGGED_PATH_LEN),
+        method = %loggable_method(request.method()),
+        path = %loggable_path(request.uri().path()),
         request_id,
     )
 }
@@ -121,9 +147,33 @@ async fn drop_unusable_request_id(mut request: Request<Body>) -> Request<Body> {
     request
 }
 
+/// Returns the method name as logs and error messages show it, cut to
+/// [`MAX_LOGGED_METHOD_LEN`].
+pub fn loggable_method(method: &Method) -> String {
+    shorten(method.as_str(), MAX_LOGGED_METHOD_LEN)
+}
+
+/// Returns `path` as logs and error messages show it: each segment that looks like a
+/// JWT (it starts with `eyJ`, the base64url of `{"`, and contains a dot) is replaced by
+/// `<token>`, and the result is cut to [`MAX_LOGGED_PATH_LEN`]. A token pasted into a
+/// URL by mistake then does not reach the logs.
+pub fn loggable_path(path: &str) -> String {
+    let redacted: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with("eyJ") && segment.contains('.') {
+                "<token>"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    shorten(&redacted.join("/"), MAX_LOGGED_PATH_LEN)
+}
+
 /// Returns `text` cut to at most `max_len` bytes at a character boundary, with `...`
 /// appended when it was cut.
-pub fn shorten(text: &str, max_len: usize) -> String {
+fn shorten(text: &str, max_len: usize) -> String {
     if text.len() <= max_len {
         return text.to_owned();
     }

@@ -1,13 +1,15 @@
 //! Verification of bearer tokens: HS256 only, with the service's own secret.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -29,10 +31,12 @@ pub enum VerifyError {
     NotYetValid,
     #[error("the token has no exp claim")]
     MissingExp,
-    #[error("the token exp claim is not a number")]
+    #[error("the token exp claim is not a time in seconds since the epoch")]
     InvalidExp,
-    #[error("the token nbf claim is not a number")]
+    #[error("the token nbf claim is not a time in seconds since the epoch")]
     InvalidNbf,
+    #[error("the token has a claim name more than once")]
+    DuplicateClaim,
 }
 
 /// Checks tokens against one HS256 key, built once at start-up.
@@ -74,13 +78,13 @@ impl TokenVerifier {
         })
     }
 
-    /// Verifies `token` at time `now` (seconds since the Unix epoch) and returns its
+    /// Verifies `token` at time `now`, measured from the Unix epoch, and returns its
     /// claims as the exact JSON text that was signed.
     ///
     /// # Errors
     ///
     /// Returns the [`VerifyError`] of the first check that fails.
-    pub fn verify(&self, token: &str, now: u64) -> Result<Box<RawValue>, VerifyError> {
+    pub fn verify(&self, token: &str, now: Duration) -> Result<Box<RawValue>, VerifyError> {
         // The algorithm is read before jsonwebtoken runs, because jsonwebtoken reports
         // an unknown name such as "none" as a JSON error, not as a disallowed algorithm.
         check_algorithm(token)?;
@@ -98,15 +102,55 @@ impl TokenVerifier {
         // which RFC 7519 section 4.1.4 rejects: the current time must be before exp.
         let object: Map<String, Value> =
             serde_json::from_str(claims.get()).map_err(|_| VerifyError::Malformed)?;
-        // RFC 7519 allows a fractional NumericDate, so exp is compared as a float.
+        // RFC 7519 section 4 lets a parser reject duplicate claim names. Rejecting them
+        // keeps the claims returned, which are the signed text, free of ambiguity.
+        if serde_json::from_str::<UniqueClaims>(claims.get()).is_err() {
+            return Err(VerifyError::DuplicateClaim);
+        }
+
+        // RFC 7519 allows a fractional NumericDate, and jsonwebtoken compares whole
+        // seconds, so exp is compared here as a float against the precise time.
         let exp = object
             .get("exp")
             .and_then(Value::as_f64)
             .ok_or(VerifyError::InvalidExp)?;
-        if exp + self.leeway.as_secs_f64() <= now as f64 {
+        if exp + self.leeway.as_secs_f64() <= now.as_secs_f64() {
             return Err(VerifyError::Expired);
         }
         Ok(claims)
+    }
+}
+
+/// A JSON object read with a check that no name appears twice, which `serde_json::Map`
+/// allows silently, keeping the last value.
+struct UniqueClaims;
+
+impl<'de> Deserialize<'de> for UniqueClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UniqueNames;
+
+        impl<'de> Visitor<'de> for UniqueNames {
+            type Value = UniqueClaims;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a JSON object without duplicate names")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<UniqueClaims, A::Error> {
+                let mut names = HashSet::new();
+                while let Some((name, IgnoredAny)) = entries.next_entry::<String, IgnoredAny>()? {
+                    if !names.insert(name) {
+                        return Err(A::Error::custom("duplicate claim name"));
+                    }
+                }
+                Ok(UniqueClaims)
+            }
+        }
+
+        deserializer.deserialize_map(UniqueNames)
     }
 }
 

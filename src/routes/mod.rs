@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::middleware::{MAX_LOGGED_PATH_LEN, shorten};
+use crate::middleware::{loggable_method, loggable_path};
 use crate::openapi::{self, ApiDoc, DocumentJson};
 
 pub use health::HealthResponse;
@@ -50,15 +50,15 @@ fn documented_routes() -> OpenApiRouter<Arc<AppState>> {
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::NotFound {
-        method,
-        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
+        method: loggable_method(&method),
+        path: loggable_path(uri.path()),
     }
 }
 
 /// Answers 405. axum adds the `Allow` header to this response.
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed {
-        method,
-        path: shorten(uri.path(), MAX_LOGGED_PATH_LEN),
+        method: loggable_method(&method),
+        path: loggable_path(uri.path()),
     }
 }

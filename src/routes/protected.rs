@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use crate::AppState;
 use crate::bearer::bearer_token;
 use crate::error::{ApiError, ErrorBody};
-use crate::token::{Claims, unix_now};
+use crate::token::{Claims, since_unix_epoch};
 
 /// Body of `GET /protected`: the verified claims, byte for byte as they were signed.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,7 +51,7 @@ pub async fn show_claims(
     let token = bearer_token(&headers)?;
     let claims = state
         .verifier
-        .verify(token, unix_now())
+        .verify(token, since_unix_epoch())
         .map_err(ApiError::InvalidToken)?;
     Ok(Json(ClaimsResponse { claims }))
 }

@@ -20,6 +20,13 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
+fn precise_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock is after 1970")
+        .as_secs_f64()
+}
+
 fn claims_expiring_at(exp: u64) -> String {
     format!(
         r#"{{"subject":"user","username":"cesare","iat":{},"exp":{exp}}}"#,
@@ -280,7 +287,30 @@ async fn protected_rejects_each_bad_token() {
                 &format!(r#"{{"subject":"user","exp":"{}"}}"#, now + 600),
                 secret,
             ),
-            invalid_token("the token exp claim is not a number"),
+            invalid_token("the token exp claim is not a time in seconds since the epoch"),
+        ),
+        (
+            "exp negative",
+            sign_raw(HS256_HEADER, r#"{"subject":"user","exp":-1}"#, secret),
+            invalid_token("the token exp claim is not a time in seconds since the epoch"),
+        ),
+        (
+            "fractional exp half a second ago",
+            sign_raw(
+                HS256_HEADER,
+                &format!(r#"{{"subject":"user","exp":{}}}"#, precise_now() - 0.5),
+                secret,
+            ),
+            invalid_token("the token has expired"),
+        ),
+        (
+            "claim name twice",
+            sign_raw(
+                HS256_HEADER,
+                &format!(r#"{{"role":"user","exp":{},"role":"admin"}}"#, now + 600),
+                secret,
+            ),
+            invalid_token("the token has a claim name more than once"),
         ),
         (
             "claims are a JSON array",
@@ -347,6 +377,12 @@ async fn protected_rejects_each_bad_header() {
         (
             "Bearer and a space",
             vec!["Bearer ".to_owned()],
+            invalid_request(),
+        ),
+        ("empty header", vec![String::new()], invalid_request()),
+        (
+            "tab after Bearer",
+            vec![format!("Bearer\t{token}")],
             invalid_request(),
         ),
         (

@@ -308,3 +308,56 @@ async fn head_sent_at_once_over_limit_returns_431() {
         "response: {response:.80}"
     );
 }
+
+#[tokio::test]
+async fn token_in_path_is_redacted() {
+    let app = spawn_app().await;
+    let token: Value = app.get("/token").await.json().await.unwrap();
+    let token = token["token"].as_str().unwrap();
+
+    let response = app.get(&format!("/protected/{token}")).await;
+
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["message"], "no route for GET /protected/<token>");
+}
+
+#[tokio::test]
+async fn long_method_is_cut_in_405_message() {
+    let app = spawn_app().await;
+    let method = "M".repeat(20_000);
+
+    let response = raw_exchange(
+        app.addr,
+        format!("{method} /token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+        Duration::from_secs(3),
+    )
+    .await;
+
+    assert!(
+        response.starts_with("HTTP/1.1 405 "),
+        "response: {response:.80}"
+    );
+    assert!(
+        response.len() < 1_000,
+        "response is {} bytes",
+        response.len()
+    );
+}
+
+#[tokio::test]
+async fn request_with_body_gets_connection_close() {
+    let app = spawn_app().await;
+
+    let response = app
+        .client
+        .post(format!("{}/token", app.base_url))
+        .body("0123456789")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["connection"], "close");
+}
