@@ -44,7 +44,7 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" || {
-  echo "error: the server did not answer on 127.0.0.1:$port within 5 s" >&2
+  echo "error: the server did not respond on 127.0.0.1:$port within 5 s" >&2
   cat "$log" >&2
   exit 1
 }

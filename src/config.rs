@@ -20,7 +20,7 @@ use crate::telemetry::LogFormat;
 /// the hash output size, 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Longest token lifetime accepted, ten years, so that `exp` stays a plausible date.
+/// Maximum token lifetime, ten years, so that `exp` stays a plausible date.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
 /// Largest clock skew accepted for `exp` and `nbf`, one day. It also keeps jsonwebtoken's
@@ -223,7 +223,7 @@ pub enum ConfigError {
     InvalidCorsOrigins(#[from] CorsOriginError),
 }
 
-/// Where the server listens.
+/// Listening address of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenHost {
     /// Both 127.0.0.1 and ::1, so that `localhost` works whichever address a client

@@ -28,7 +28,7 @@ pub const MAX_BODY_BYTES: usize = 4096;
 
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Longest request id taken from a client. A longer one, or one with characters other
+/// Maximum length of a request id taken from a client. A longer one, or one with characters other
 /// than letters, digits and `-._:`, is replaced by a generated UUID, so ids stay short
 /// and print the same in responses and logs.
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -37,7 +37,7 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// in `...`.
 pub const MAX_LOGGED_PATH_LEN: usize = 256;
 
-/// Longest method name written to a log line or an error message. hyper accepts any
+/// Maximum length of a method name written to a log line or an error message. hyper accepts any
 /// token up to the head limit as a method.
 pub const MAX_LOGGED_METHOD_LEN: usize = 32;
 
@@ -213,6 +213,6 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("non-string panic payload");
-    tracing::error!(panic = message, "handler panicked; answered 500");
+    tracing::error!(panic = message, "handler panicked; responded with 500");
     status_error_response(StatusCode::INTERNAL_SERVER_ERROR)
 }

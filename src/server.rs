@@ -25,8 +25,8 @@ use tokio::task::JoinSet;
 
 use crate::config::{Limits, ListenHost};
 
-/// Largest request head (request line and headers) accepted, in bytes. hyper answers a
-/// larger head with 431. It leaves room for a 16 KiB bearer token.
+/// Maximum size of a request head (request line and headers), in bytes. hyper responds
+/// to a larger head with 431. It leaves room for a 16 KiB bearer token.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 
 /// Pause after an `accept` error, such as running out of file descriptors, so that the

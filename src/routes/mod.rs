@@ -55,7 +55,7 @@ async fn not_found(method: Method, uri: Uri) -> ApiError {
     }
 }
 
-/// Answers 405. axum adds the `Allow` header to this response.
+/// Returns the 405 error. axum adds the `Allow` header to this response.
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::MethodNotAllowed {
         method: loggable_method(&method),
