@@ -31,6 +31,7 @@ pub mod secret;
 pub mod server;
 pub mod telemetry;
 pub mod token;
+pub mod token_cache;
 pub mod verify;
 
 use std::sync::Arc;
@@ -40,12 +41,15 @@ use axum::Router;
 use crate::config::Config;
 use crate::server::{BindError, ShutdownSignals};
 use crate::token::{TokenError, TokenIssuer};
+use crate::token_cache::TokenBodyCache;
 use crate::verify::TokenVerifier;
 
 /// State shared by every request.
 pub struct AppState {
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
+    /// Serialized `GET /token` body of the current second, shared by its requests.
+    pub token_bodies: TokenBodyCache,
 }
 
 impl AppState {
@@ -58,6 +62,7 @@ impl AppState {
         Ok(Self {
             issuer: TokenIssuer::new(config.secret_bytes(), config.token_lifetime)?,
             verifier: TokenVerifier::new(config.secret_bytes(), config.leeway)?,
+            token_bodies: TokenBodyCache::default(),
         })
     }
 }
