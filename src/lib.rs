@@ -6,20 +6,33 @@
 //!   timeout and a head-size limit, and graceful shutdown on SIGINT or SIGTERM.
 //! - [`middleware`]: request ids, one log line per request, security headers, panic
 //!   recovery, the request timeout and the body limit.
+//! - [`cors`]: CORS headers and preflight responses for the origins in
+//!   CORS_ALLOWED_ORIGINS.
 //! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
+//! - [`openapi`]: the OpenAPI 3.1 document at `GET /openapi.json`, generated from the
+//!   routes and the response types.
+//! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
+//! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
 //! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
+//! - [`secret`]: reading the HMAC key from `JWT_SECRET` or `JWT_SECRET_FILE`.
 //! - [`telemetry`]: the tracing subscriber.
 
+pub mod bearer;
 pub mod config;
+pub mod cors;
 pub mod duration;
 pub mod error;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
+pub mod secret;
 pub mod server;
 pub mod telemetry;
 pub mod token;
+pub mod token_cache;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -28,14 +41,19 @@ use axum::Router;
 use crate::config::Config;
 use crate::server::{BindError, ShutdownSignals};
 use crate::token::{TokenError, TokenIssuer};
+use crate::token_cache::TokenBodyCache;
+use crate::verify::TokenVerifier;
 
 /// State shared by every request.
 pub struct AppState {
     pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
+    /// Serialized `GET /token` body of the current second, shared by its requests.
+    pub token_bodies: TokenBodyCache,
 }
 
 impl AppState {
-    /// Builds the signing key once, so no request pays for it.
+    /// Builds the signing and verification keys once, so no request pays for them.
     ///
     /// # Errors
     ///
@@ -43,6 +61,8 @@ impl AppState {
     pub fn new(config: &Config) -> Result<Self, TokenError> {
         Ok(Self {
             issuer: TokenIssuer::new(config.secret_bytes(), config.token_lifetime)?,
+            verifier: TokenVerifier::new(config.secret_bytes(), config.leeway)?,
+            token_bodies: TokenBodyCache::default(),
         })
     }
 }
@@ -54,9 +74,11 @@ impl AppState {
 /// Returns [`TokenError::Key`] if the signing key cannot be built from the secret.
 pub fn app(config: &Config) -> Result<Router, TokenError> {
     let state = Arc::new(AppState::new(config)?);
+    let cors = config.cors_allowed_origins.as_ref().map(cors::cors_layer);
     Ok(middleware::apply(
         routes::router(state),
         config.limits.request_timeout,
+        cors,
     ))
 }
 
@@ -87,6 +109,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         leeway_secs = config.leeway.as_secs(),
         "starting token-service"
     );
-    server::serve(listeners, router, config.limits, signals.recv()).await;
+    let shutdown = signals.graceful_then_forced();
+    server::serve(listeners, router, config.limits, shutdown).await;
     Ok(())
 }

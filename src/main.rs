@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         }
     };
 
-    token_service::telemetry::init(&config.log_filter);
+    token_service::telemetry::init(&config.log_filter, config.log_format);
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -8,9 +8,12 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -22,13 +25,22 @@ use tokio::task::JoinSet;
 
 use crate::config::{Limits, ListenHost};
 
-/// Largest request head (request line and headers) accepted, in bytes. hyper answers a
-/// larger head with 431. It leaves room for a 16 KiB bearer token.
+/// Maximum size of a request head (request line and headers), in bytes. hyper responds
+/// to a larger head with 431. It leaves room for a 16 KiB bearer token.
 pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 
 /// Pause after an `accept` error, such as running out of file descriptors, so that the
 /// loop does not spin and flood the log.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Part of the shutdown time in which keep-alive connections still get answers, each
+/// with `Connection: close`, before idle connections are closed. A client that sent a
+/// request on an idle connection just as it closed would otherwise see the connection
+/// drop without a response.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Interval at which the drain grace checks whether every connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
 
 /// Failure to open a listening socket, with the address and a hint for the fix.
 #[derive(Debug, thiserror::Error)]
@@ -114,16 +126,37 @@ impl ShutdownSignals {
         })
     }
 
-    /// Waits for the first SIGINT or SIGTERM and logs which one arrived.
-    pub async fn recv(mut self) {
-        let name = tokio::select! {
+    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
-        };
-        tracing::info!(
-            signal = name,
-            "shutdown signal received; no longer accepting connections"
-        );
+        }
+    }
+
+    /// Returns a future that completes at the first signal, which starts a graceful
+    /// shutdown. A second signal ends the process at once with status 1, for when open
+    /// requests take longer than the operator wants to wait.
+    pub fn graceful_then_forced(mut self) -> impl Future<Output = ()> + Send {
+        let (first_received, first) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let name = self.recv().await;
+            tracing::info!(
+                signal = name,
+                "shutdown signal received; no longer accepting connections"
+            );
+            let _ = first_received.send(());
+
+            let name = self.recv().await;
+            tracing::warn!(
+                signal = name,
+                "second shutdown signal received; exiting without waiting for open requests"
+            );
+            std::process::exit(1);
+        });
+        async move {
+            let _ = first.await;
+        }
     }
 }
 
@@ -135,6 +168,12 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
+    let draining = Arc::new(AtomicBool::new(false));
+    let router = router.layer(axum::middleware::map_response({
+        let draining = Arc::clone(&draining);
+        move |response| close_when_draining(response, Arc::clone(&draining))
+    }));
+
     // Shared by the accept loops, and unwrapped again once they have ended.
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_accepting, accepting) = watch::channel(());
@@ -155,25 +194,45 @@ pub async fn serve(
     drop(accepting);
 
     shutdown.await;
-    // Each loop ends when the sender is dropped and closes its listener, so new
-    // connections are refused from here on.
+    // From here every response closes its connection, so busy keep-alive clients get
+    // their answer and then find the listener closed.
+    draining.store(true, Ordering::Relaxed);
+    // Each loop ends when the sender is dropped: it accepts what is already in the
+    // backlog and closes its listener, so new connections are refused from here on.
     drop(stop_accepting);
     while accept_loops.join_next().await.is_some() {}
     let graceful = Arc::into_inner(graceful)
         .expect("every accept loop has ended, so no other reference remains");
 
-    let open = graceful.count();
     tracing::info!(
-        open_connections = open,
+        open_connections = graceful.count(),
         "waiting for open requests to finish"
     );
-    match tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown()).await {
+    let grace = DRAIN_GRACE.min(limits.shutdown_timeout);
+    let grace_started = tokio::time::Instant::now();
+    while graceful.count() > 0 && grace_started.elapsed() < grace {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+
+    let remaining = limits
+        .shutdown_timeout
+        .saturating_sub(grace_started.elapsed());
+    match tokio::time::timeout(remaining, graceful.shutdown()).await {
         Ok(()) => tracing::info!("all requests finished; server stopped"),
         Err(_) => tracing::warn!(
             timeout_secs = limits.shutdown_timeout.as_secs(),
             "shutdown timed out with connections still open; closing them"
         ),
     }
+}
+
+async fn close_when_draining(mut response: Response, draining: Arc<AtomicBool>) -> Response {
+    if draining.load(Ordering::Relaxed) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn accept_connections(
@@ -186,7 +245,10 @@ async fn accept_connections(
     loop {
         let accepted = tokio::select! {
             biased;
-            _ = accepting.changed() => return,
+            _ = accepting.changed() => {
+                accept_backlog(listener, &router, limits, &graceful);
+                return;
+            }
             accepted = listener.accept() => accepted,
         };
         match accepted {
@@ -194,6 +256,47 @@ async fn accept_connections(
             Err(error) => {
                 tracing::warn!(%error, "failed to accept a connection");
                 tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// Accepts the connections that the kernel has already completed, because closing the
+/// listener would reset them after their clients sent a request.
+///
+/// NOTE: a connection completed between the last `accept` here and the close is still
+/// reset. The window is the few microseconds this function takes to return.
+fn accept_backlog(
+    listener: TcpListener,
+    router: &Router,
+    limits: Limits,
+    graceful: &GracefulShutdown,
+) {
+    // `into_std` keeps the socket non-blocking, so `accept` returns `WouldBlock` once
+    // the backlog is empty.
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "failed to drain the accept backlog");
+            return;
+        }
+    };
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _peer)) => stream,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+            Err(error) => {
+                tracing::warn!(%error, "failed to accept a connection from the backlog");
+                return;
+            }
+        };
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(stream));
+        match stream {
+            Ok(stream) => serve_connection(stream, router.clone(), limits, graceful),
+            Err(error) => {
+                tracing::warn!(%error, "failed to register a connection from the backlog")
             }
         }
     }
@@ -213,15 +316,20 @@ fn serve_connection(
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
     let connection = graceful.watch(connection);
 
     tokio::spawn(async move {
-        // Clients that disconnect early or send no headers in time end up here. It is
-        // routine on a public port, so it is logged at debug level only.
+        // hyper answers a request it cannot parse (400) or whose head is too large (431)
+        // by itself, so these are logged here. A client that disconnects early is
+        // routine on a public port and is logged at debug level only.
         if let Err(error) = connection.await {
-            tracing::debug!(%error, "connection closed with an error");
+            if error.is_parse() || error.is_parse_too_large() || error.is_timeout() {
+                tracing::info!(%error, "rejected a request that could not be read");
+            } else {
+                tracing::debug!(%error, "connection closed with an error");
+            }
         }
     });
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Claims of every token that `GET /token` issues, in this order, with the payload names
 /// of the Express tutorial that the service mirrors. `subject` is a custom claim, not the
 /// registered `sub`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub subject: String,
@@ -81,7 +81,12 @@ impl TokenIssuer {
 
 /// Current time in whole seconds since the Unix epoch, or 0 if the clock is set before it.
 pub fn unix_now() -> u64 {
+    since_unix_epoch().as_secs()
+}
+
+/// Time elapsed since the Unix epoch, or zero if the clock is set before it.
+pub fn since_unix_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
+        .unwrap_or(Duration::ZERO)
 }

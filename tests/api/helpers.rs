@@ -259,11 +259,59 @@ fn wait_with_deadline_keep_stdout(
     (status, stderr)
 }
 
-/// Reads the address from a log line such as `... listening addr=127.0.0.1:41234`.
+/// Reads the address from a `listening` log line: `... listening addr=127.0.0.1:41234`
+/// in text, or `{..., "fields":{"message":"listening","addr":"127.0.0.1:41234"}}` with
+/// LOG_FORMAT=json.
 fn parse_listening_addr(line: &str) -> Option<SocketAddr> {
+    if line.starts_with('{') {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        if event["fields"]["message"] != "listening" {
+            return None;
+        }
+        return event["fields"]["addr"].as_str()?.parse().ok();
+    }
     if !line.contains("listening") {
         return None;
     }
     let (_, after) = line.split_once("addr=")?;
     after.split_whitespace().next()?.parse().ok()
+}
+
+/// Starts the service with two extra routes behind the same middleware: `/slow`, which
+/// sleeps for `slow_for`, and `/panic`, which panics. They exist only in tests.
+pub async fn spawn_app_with_test_routes(config: Config, slow_for: Duration) -> TestApp {
+    use axum::routing::get;
+
+    let state = std::sync::Arc::new(token_service::AppState::new(&config).unwrap());
+    let test_routes = axum::Router::new()
+        .route(
+            "/slow",
+            get(move || async move {
+                tokio::time::sleep(slow_for).await;
+                "finished"
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                panic!("deliberate panic in a test handler");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        );
+    let router = token_service::routes::router(state).merge(test_routes);
+    let router = token_service::middleware::apply(router, config.limits.request_timeout, None);
+    spawn_router(router, config).await
+}
+
+/// Sends `request` as raw bytes on a new connection and reads until the server closes
+/// it or `deadline` passes. Returns what was read.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8], deadline: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(deadline, stream.read_to_end(&mut received)).await;
+    String::from_utf8_lossy(&received).into_owned()
 }

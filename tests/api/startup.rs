@@ -96,6 +96,47 @@ fn startup_rejects_each_bad_port_and_host() {
 }
 
 #[test]
+fn startup_rejects_excessive_leeway() {
+    let stderr = start_up_error(&[("JWT_LEEWAY", "2d")]);
+
+    assert!(stderr.contains("JWT_LEEWAY"), "stderr: {stderr}");
+}
+
+#[test]
+fn startup_errors_never_print_secret() {
+    // A secret with a marker, so that a partial leak is found too.
+    let secret = "LEAKCHECK-0123456789abcdefghijklmnopqrstuvwxyz";
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("JWT_SECRET", "LEAKCHECK-short")],
+        vec![(
+            "JWT_SECRET",
+            "LEAKCHECK-0123456789abcdefghijklmnopqrstuvwxyz\n",
+        )],
+        vec![("JWT_SECRET", secret), ("JWT_EXPIRES_IN", "0")],
+        vec![("JWT_SECRET", secret), ("JWT_EXPIRES_IN", "soon")],
+        vec![("JWT_SECRET", secret), ("JWT_LEEWAY", "-1")],
+        vec![("JWT_SECRET", secret), ("PORT", "http")],
+        vec![("JWT_SECRET", secret), ("HOST", "nowhere")],
+        vec![("JWT_SECRET", secret), ("REQUEST_TIMEOUT", "0")],
+        vec![("JWT_SECRET", secret), ("HEADER_READ_TIMEOUT", "x")],
+        vec![("JWT_SECRET", secret), ("SHUTDOWN_TIMEOUT", "1y")],
+        vec![("JWT_SECRET", secret), ("HOST", "192.0.2.1")],
+    ];
+    for vars in cases {
+        let mut all_vars = vec![("RUST_LOG", "trace"), ("PORT", "0")];
+        all_vars.extend_from_slice(&vars);
+
+        let output = run_binary(&all_vars, &[]);
+
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{vars:?}: the binary started");
+        assert!(!stdout.contains("LEAKCHECK"), "{vars:?}: stdout: {stdout}");
+        assert!(!stderr.contains("LEAKCHECK"), "{vars:?}: stderr: {stderr}");
+    }
+}
+
+#[test]
 fn startup_rejects_invalid_log_filter() {
     let stderr = start_up_error(&[("RUST_LOG", "info,[")]);
 
@@ -196,6 +237,25 @@ fn environment_wins_over_dotenv() {
 }
 
 #[test]
+fn dotenv_later_line_wins() {
+    let work_dir = empty_work_dir();
+    // The setup that README readers try: copy .env.example, then append a secret.
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"))
+        .expect("failed to read .env.example");
+    std::fs::write(
+        work_dir.join(".env"),
+        format!("{example}\nJWT_SECRET={TEST_SECRET}\nHOST=127.0.0.1\nPORT=0\n"),
+    )
+    .unwrap();
+
+    let server = RunningBinary::start_in(&[], &work_dir);
+
+    server.send_signal("TERM");
+    let (status, _, _) = server.wait(Duration::from_secs(5));
+    assert!(status.success());
+}
+
+#[test]
 fn dotenv_syntax_error_hides_line_text() {
     let work_dir = empty_work_dir();
     let secret_line = "JWT_SECRET='unterminated-0123456789abcdef0123456789";
@@ -232,6 +292,33 @@ fn sigterm_on_idle_server_exits_zero() {
 }
 
 #[test]
+fn second_signal_exits_at_once() {
+    let server =
+        RunningBinary::start(&[("HEADER_READ_TIMEOUT", "30s"), ("SHUTDOWN_TIMEOUT", "30s")]);
+    // A request whose head never ends keeps the graceful shutdown waiting.
+    let mut stalled = std::net::TcpStream::connect(server.addr).unwrap();
+    std::io::Write::write_all(&mut stalled, b"GET /token HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.send_signal("TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    server.send_signal("INT");
+    let sent = Instant::now();
+
+    let (status, stdout, _) = server.wait(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1), "stdout: {stdout}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert!(
+        stdout.contains("second shutdown signal"),
+        "stdout: {stdout}"
+    );
+}
+
+#[test]
 fn sigint_on_idle_server_exits_zero() {
     let server = RunningBinary::start(&[]);
 
@@ -262,15 +349,37 @@ fn startup_logs_address_and_lifetime() {
 #[tokio::test]
 async fn output_never_contains_secret_or_token() {
     let server = RunningBinary::start(&[("RUST_LOG", "trace")]);
-    let body: serde_json::Value = reqwest::get(format!("{}/token", server.base_url()))
+    let base_url = server.base_url();
+    let client = reqwest::Client::new();
+    let body: serde_json::Value = client
+        .get(format!("{base_url}/token"))
+        .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     let token = body["token"].as_str().unwrap().to_owned();
-    let (_, _, signature) = crate::jwt::segments(&token);
-    let signature = signature.to_owned();
+    let (header, payload, signature) = crate::jwt::segments(&token);
+    let tampered = format!("{header}.{payload}.{}", signature.replace('A', "B"));
+    let authorization_values = [
+        format!("Bearer {token}"),
+        format!("Bearer {tampered}"),
+        format!("Bearer {token} extra"),
+        "Basic dXNlcjpwYXNzd29yZC1zZWNyZXQ=".to_owned(),
+    ];
+    for value in &authorization_values {
+        let response = client
+            .get(format!("{base_url}/protected"))
+            .header("authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            response.status(),
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 
     server.send_signal("TERM");
     let (status, stdout, stderr) = server.wait(Duration::from_secs(5));
@@ -282,12 +391,47 @@ async fn output_never_contains_secret_or_token() {
         "the request was not logged: {output}"
     );
     assert!(
+        output.contains("/protected"),
+        "the request was not logged: {output}"
+    );
+    assert!(
         !output.contains(TEST_SECRET),
         "the output contains the secret"
     );
     assert!(!output.contains(&token), "the output contains the token");
     assert!(
-        !output.contains(&signature),
+        !output.contains(signature),
         "the output contains the signature"
     );
+    assert!(
+        !output.contains(&tampered),
+        "the output contains the tampered token"
+    );
+    assert!(
+        !output.contains("dXNlcjpwYXNz"),
+        "the output contains the Basic value"
+    );
+}
+
+#[tokio::test]
+async fn request_log_line_has_request_id() {
+    let server = RunningBinary::start(&[]);
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", server.base_url()))
+        .header("x-request-id", "log-line-check-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "log-line-check-42");
+
+    server.send_signal("TERM");
+    let (_, stdout, _) = server.wait(Duration::from_secs(5));
+
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("request_id=\"log-line-check-42\""))
+        .unwrap_or_else(|| panic!("no log line with the request id: {stdout}"));
+    assert!(line.contains("path=/healthz"), "line: {line}");
+    assert!(line.contains("status=200"), "line: {line}");
+    assert!(line.contains("latency="), "line: {line}");
 }
