@@ -302,8 +302,10 @@ impl Config {
     /// JWT_SECRET and JWT_SECRET_FILE set, and for the first setting that is missing or
     /// invalid.
     pub fn load() -> Result<Self, ConfigError> {
-        load_dotenv(Path::new(".env"))?;
+        let dotenv = load_dotenv(Path::new(".env"));
+        // `--help` and `--version` print and exit here, so they work with a broken .env.
         let args = Args::parse();
+        dotenv?;
         let secret = match &args.secret_file {
             Some(path) => read_secret_from_file(path)?,
             None => read_secret_from_env()?,
@@ -409,7 +411,6 @@ fn dotenv_error(path: &Path, error: dotenvy::Error) -> ConfigError {
             line: line_number_of(path, &text),
         },
         dotenvy::Error::Io(source) => ConfigError::DotenvRead { source },
-        dotenvy::Error::EnvVar(_) => ConfigError::SecretNotUtf8,
         other => ConfigError::DotenvRead {
             source: std::io::Error::other(other.to_string()),
         },

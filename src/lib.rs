@@ -13,9 +13,11 @@
 //!   routes and the response types.
 //! - [`bearer`]: reading the token from the `Authorization` header.
 //! - [`token`]: the demo claims and HS256 signing.
+//! - [`token_cache`]: the serialized `/token` body of the current second.
 //! - [`verify`]: HS256 verification of bearer tokens.
 //! - [`error`]: the JSON error body that every error response uses.
-//! - [`config`]: settings from flags, the environment and `.env`, validated at start-up.
+//! - [`config`]: settings from flags, the environment and `.env`, validated at start-up,
+//!   with [`duration`] for values such as `1h` and [`secret`] for the key's rules.
 //! - [`secret`]: reading the HMAC key from `JWT_SECRET` or `JWT_SECRET_FILE`.
 //! - [`telemetry`]: the tracing subscriber.
 

@@ -1,5 +1,6 @@
-//! Middleware that every route shares: request ids, request logs, security headers, CORS,
-//! panic recovery, the request timeout and the body limit.
+//! Middleware that every route shares: request ids, request logs, security headers, the
+//! CORS layer that [`crate::cors`] builds when it is set, panic recovery, the request
+//! timeout and the body limit.
 
 use std::any::Any;
 use std::time::Duration;

@@ -25,8 +25,8 @@ use crate::error::ErrorBody;
             GET /protected. Every response from the routes carries an `x-request-id` \
             header. Error responses, including 404 for an unknown path, 405 for another \
             method and 408 for a request that timed out, have the `ErrorBody` JSON body. \
-            The exception is 431 for an oversized request head, which the HTTP server \
-            sends with no body."
+            The exceptions are 400 for a request that cannot be parsed and 431 for an \
+            oversized request head, which the HTTP server sends with no body."
     ),
     servers((url = "http://localhost:5000", description = "Default HOST and PORT")),
     components(schemas(ErrorBody)),

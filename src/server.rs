@@ -220,7 +220,7 @@ pub async fn serve(
     match tokio::time::timeout(remaining, graceful.shutdown()).await {
         Ok(()) => tracing::info!("all requests finished; server stopped"),
         Err(_) => tracing::warn!(
-            timeout_secs = limits.shutdown_timeout.as_secs(),
+            timeout_ms = limits.shutdown_timeout.as_millis(),
             "shutdown timed out with connections still open; closing them"
         ),
     }
@@ -321,12 +321,15 @@ fn serve_connection(
     let connection = graceful.watch(connection);
 
     tokio::spawn(async move {
-        // hyper answers a request it cannot parse (400) or whose head is too large (431)
-        // by itself, so these are logged here. A client that disconnects early is
-        // routine on a public port and is logged at debug level only.
+        // hyper responds by itself to a request it cannot parse (400) or whose head is
+        // too large (431), so these are logged here. The header-read timeout also closes
+        // idle keep-alive connections, and clients that disconnect early are routine, so
+        // both are logged at debug level only.
         if let Err(error) = connection.await {
-            if error.is_parse() || error.is_parse_too_large() || error.is_timeout() {
+            if error.is_parse() || error.is_parse_too_large() {
                 tracing::info!(%error, "rejected a request that could not be read");
+            } else if error.is_timeout() {
+                tracing::debug!(%error, "closed a connection that sent no complete request head in time");
             } else {
                 tracing::debug!(%error, "connection closed with an error");
             }

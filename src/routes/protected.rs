@@ -30,7 +30,7 @@ pub struct ClaimsResponse {
     responses(
         (status = 200, description = "The token is valid", body = ClaimsResponse),
         (status = 400, description = "`invalid_request`: a Bearer header with no token, \
-            a token with spaces or characters outside base64url, or two Authorization headers",
+            a token with spaces or characters outside RFC 6750's b64token, or two Authorization headers",
             body = ErrorBody, headers(
                 ("WWW-Authenticate" = String, description = "`Bearer realm=\"token-service\", \
                     error=\"invalid_request\", error_description=\"...\"`"),

@@ -256,6 +256,21 @@ fn dotenv_later_line_wins() {
 }
 
 #[test]
+fn help_works_with_broken_dotenv() {
+    let work_dir = empty_work_dir();
+    std::fs::write(work_dir.join(".env"), "JWT_SECRET='unterminated\n").unwrap();
+
+    let output = run_binary_in(&[], &["--help"], &work_dir);
+
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("JWT_EXPIRES_IN"));
+}
+
+#[test]
 fn dotenv_syntax_error_hides_line_text() {
     let work_dir = empty_work_dir();
     let secret_line = "JWT_SECRET='unterminated-0123456789abcdef0123456789";
