@@ -114,7 +114,7 @@ struct Args {
     )]
     header_read_timeout: String,
 
-    /// Time a request may take before it is answered with 408.
+    /// Time a request may take before the server responds with 408.
     #[arg(
         long,
         env = "REQUEST_TIMEOUT",

@@ -8,7 +8,7 @@
 //!   recovery, the request timeout and the body limit.
 //! - [`cors`]: CORS headers and preflight responses for the origins in
 //!   CORS_ALLOWED_ORIGINS.
-//! - [`routes`]: the endpoints, and JSON answers for unknown paths and methods.
+//! - [`routes`]: the endpoints, and JSON errors for unknown paths and methods.
 //! - [`openapi`]: the OpenAPI 3.1 document at `GET /openapi.json`, generated from the
 //!   routes and the response types.
 //! - [`bearer`]: reading the token from the `Authorization` header.

@@ -33,7 +33,7 @@ pub const MAX_HEAD_BYTES: usize = 32 * 1024;
 /// loop does not spin and flood the log.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Part of the shutdown time in which keep-alive connections still get answers, each
+/// Part of the shutdown time in which keep-alive connections still get responses, each
 /// with `Connection: close`, before idle connections are closed. A client that sent a
 /// request on an idle connection just as it closed would otherwise see the connection
 /// drop without a response.
@@ -195,7 +195,7 @@ pub async fn serve(
 
     shutdown.await;
     // From here every response closes its connection, so busy keep-alive clients get
-    // their answer and then find the listener closed.
+    // their response and then find the listener closed.
     draining.store(true, Ordering::Relaxed);
     // Each loop ends when the sender is dropped: it accepts what is already in the
     // backlog and closes its listener, so new connections are refused from here on.

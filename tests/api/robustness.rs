@@ -169,7 +169,7 @@ async fn chunked_body_is_not_read() {
         .unwrap();
 
     // Send up to 10 MiB in 64 KiB chunks. A server that buffered the body would take it
-    // all; this one answers and stops reading, so the writes fail or stall.
+    // all; this one responds and stops reading, so the writes fail or stall.
     let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
     let mut sent = 0usize;
     for _ in 0..160 {
