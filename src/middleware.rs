@@ -47,7 +47,7 @@ pub const MAX_LOGGED_METHOD_LEN: usize = 32;
 /// limit.
 ///
 /// `Router::layer` wraps every route and both fallbacks, so the CORS layer responds to a
-/// preflight `OPTIONS` before the 404 or 405 handler sees it. Error responses of the
+/// preflight `OPTIONS` before the 404 or 405 handler runs. Error responses of the
 /// inner layers, such as 408, still get CORS headers, so scripts can read them.
 pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>) -> Router {
     let request_log = TraceLayer::new_for_http()
@@ -94,7 +94,7 @@ pub fn apply(router: Router, request_timeout: Duration, cors: Option<CorsLayer>)
 }
 
 /// Adds `Connection: close` to the response of a request that has a body. No route
-/// reads a body, and hyper closes a connection whose body was not read, so this tells
+/// reads a body, and hyper closes a connection whose body was not read, so this warns
 /// pooled clients in advance instead of letting their next request fail.
 async fn close_after_unread_body(request: Request<Body>, next: Next) -> Response<Body> {
     let headers = request.headers();

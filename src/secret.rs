@@ -75,7 +75,7 @@ pub fn read_secret_file(path: &Path, min_bytes: usize) -> Result<String, SecretF
     let content = String::from_utf8(content)
         .map_err(|_| SecretFileError::Invalid(SecretFileProblem::NotUtf8))?;
     let key = strip_one_newline(&content);
-    check_key(key, min_bytes).map_err(SecretFileError::Invalid)?;
+    check_key(key, min_bytes).map_err(|problem| SecretFileError::Invalid(problem.into()))?;
     Ok(key.to_owned())
 }
 
@@ -107,19 +107,14 @@ pub(crate) fn read_secret_from_file(path: &OsString) -> Result<SecretString, Con
     }
 }
 
+/// Applies the key rules to the value of `JWT_SECRET`, with errors that name it.
 pub(crate) fn validate_secret(value: &str) -> Result<SecretString, ConfigError> {
-    if value.is_empty() {
-        return Err(ConfigError::EmptySecret);
+    match check_key(value, MIN_SECRET_BYTES) {
+        Ok(()) => Ok(SecretString::from(value)),
+        Err(KeyProblem::Empty) => Err(ConfigError::EmptySecret),
+        Err(KeyProblem::Whitespace) => Err(ConfigError::SecretWhitespace),
+        Err(KeyProblem::TooShort { length }) => Err(ConfigError::SecretTooShort { length }),
     }
-    if value.trim() != value {
-        return Err(ConfigError::SecretWhitespace);
-    }
-    if value.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError::SecretTooShort {
-            length: value.len(),
-        });
-    }
-    Ok(SecretString::from(value))
 }
 
 /// Removes one trailing `\n` or `\r\n` and nothing else.
@@ -130,15 +125,36 @@ fn strip_one_newline(content: &str) -> &str {
         .unwrap_or(content)
 }
 
-fn check_key(key: &str, min_bytes: usize) -> Result<(), SecretFileProblem> {
+/// Rule of [`check_key`] that a key breaks. Each caller turns it into a message that
+/// names its source, `JWT_SECRET` or the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyProblem {
+    Empty,
+    Whitespace,
+    TooShort { length: usize },
+}
+
+impl From<KeyProblem> for SecretFileProblem {
+    fn from(problem: KeyProblem) -> Self {
+        match problem {
+            KeyProblem::Empty => Self::Empty,
+            KeyProblem::Whitespace => Self::Whitespace,
+            KeyProblem::TooShort { length } => Self::TooShort { length },
+        }
+    }
+}
+
+/// Checks the rules that every key follows, from `JWT_SECRET` or from a file: not empty,
+/// no leading or trailing whitespace, and at least `min_bytes` long.
+fn check_key(key: &str, min_bytes: usize) -> Result<(), KeyProblem> {
     if key.is_empty() {
-        return Err(SecretFileProblem::Empty);
+        return Err(KeyProblem::Empty);
     }
     if key.trim() != key {
-        return Err(SecretFileProblem::Whitespace);
+        return Err(KeyProblem::Whitespace);
     }
     if key.len() < min_bytes {
-        return Err(SecretFileProblem::TooShort { length: key.len() });
+        return Err(KeyProblem::TooShort { length: key.len() });
     }
     Ok(())
 }
@@ -160,18 +176,18 @@ mod tests {
     fn check_key_applies_secret_rules() {
         let key = "k".repeat(32);
         assert_eq!(check_key(&key, 32), Ok(()));
-        assert_eq!(check_key("", 32), Err(SecretFileProblem::Empty));
+        assert_eq!(check_key("", 32), Err(KeyProblem::Empty));
         assert_eq!(
             check_key(&format!("{key}\n"), 32),
-            Err(SecretFileProblem::Whitespace)
+            Err(KeyProblem::Whitespace)
         );
         assert_eq!(
             check_key(&format!(" {key}"), 32),
-            Err(SecretFileProblem::Whitespace)
+            Err(KeyProblem::Whitespace)
         );
         assert_eq!(
             check_key("short", 32),
-            Err(SecretFileProblem::TooShort { length: 5 })
+            Err(KeyProblem::TooShort { length: 5 })
         );
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -100,17 +100,18 @@ impl TokenVerifier {
 
         // jsonwebtoken would also accept a JSON array here, and it accepts exp == now,
         // which RFC 7519 section 4.1.4 rejects: the current time must be before exp.
-        let object: Map<String, Value> =
+        let object: ClaimsObject =
             serde_json::from_str(claims.get()).map_err(|_| VerifyError::Malformed)?;
         // RFC 7519 section 4 lets a parser reject duplicate claim names. Rejecting them
         // keeps the claims returned, which are the signed text, free of ambiguity.
-        if serde_json::from_str::<UniqueClaims>(claims.get()).is_err() {
+        if object.has_duplicate_name {
             return Err(VerifyError::DuplicateClaim);
         }
 
         // RFC 7519 allows a fractional NumericDate, and jsonwebtoken compares whole
         // seconds, so exp is compared here as a float against the precise time.
         let exp = object
+            .claims
             .get("exp")
             .and_then(Value::as_f64)
             .ok_or(VerifyError::InvalidExp)?;
@@ -121,36 +122,42 @@ impl TokenVerifier {
     }
 }
 
-/// A JSON object read with a check that no name appears twice, which `serde_json::Map`
-/// allows silently, keeping the last value.
-struct UniqueClaims;
+/// The claims as a JSON object, and whether a name appeared twice, which
+/// `serde_json::Map` alone would hide by keeping the last value. Anything but an object
+/// fails to parse.
+struct ClaimsObject {
+    claims: Map<String, Value>,
+    has_duplicate_name: bool,
+}
 
-impl<'de> Deserialize<'de> for UniqueClaims {
+impl<'de> Deserialize<'de> for ClaimsObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct UniqueNames;
+        struct ObjectVisitor;
 
-        impl<'de> Visitor<'de> for UniqueNames {
-            type Value = UniqueClaims;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = ClaimsObject;
 
             fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a JSON object without duplicate names")
+                formatter.write_str("a JSON object of claims")
             }
 
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut entries: A,
-            ) -> Result<UniqueClaims, A::Error> {
-                let mut names = HashSet::new();
-                while let Some((name, IgnoredAny)) = entries.next_entry::<String, IgnoredAny>()? {
-                    if !names.insert(name) {
-                        return Err(A::Error::custom("duplicate claim name"));
-                    }
+            ) -> Result<ClaimsObject, A::Error> {
+                let mut claims = Map::new();
+                let mut has_duplicate_name = false;
+                while let Some((name, value)) = entries.next_entry::<String, Value>()? {
+                    has_duplicate_name |= claims.insert(name, value).is_some();
                 }
-                Ok(UniqueClaims)
+                Ok(ClaimsObject {
+                    claims,
+                    has_duplicate_name,
+                })
             }
         }
 
-        deserializer.deserialize_map(UniqueNames)
+        deserializer.deserialize_map(ObjectVisitor)
     }
 }
 

@@ -6,11 +6,19 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use token_service::config::Config;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// Current time in whole seconds since the Unix epoch, as the test sees it.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock is after 1970")
+        .as_secs()
+}
 
 /// Signing secret of every test server: 44 bytes, as `openssl rand -base64 32` makes.
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuv";

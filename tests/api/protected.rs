@@ -7,18 +7,11 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use serde_json::Value;
 
-use crate::helpers::{TEST_SECRET, TestApp, spawn_app, spawn_app_with, test_config};
+use crate::helpers::{TEST_SECRET, TestApp, spawn_app, spawn_app_with, test_config, unix_now};
 use crate::jwt::{b64url, b64url_decode, segments, sign_raw, sign_raw_with};
 
 const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 const BARE_CHALLENGE: &str = r#"Bearer realm="token-service""#;
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock is after 1970")
-        .as_secs()
-}
 
 fn precise_now() -> f64 {
     SystemTime::now()

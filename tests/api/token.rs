@@ -1,19 +1,10 @@
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use serde_json::Value;
 
-use crate::helpers::{TEST_SECRET, spawn_app, spawn_app_with, test_config};
+use crate::helpers::{TEST_SECRET, spawn_app, spawn_app_with, test_config, unix_now};
 use crate::jwt::{b64url_decode, hs256_signature, segments};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock is after 1970")
-        .as_secs()
-}
 
 /// Fetches `/token` and returns the response body as JSON.
 async fn fetch_token_body(app: &crate::helpers::TestApp) -> Value {
